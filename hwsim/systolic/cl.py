@@ -1,0 +1,257 @@
+"""CL face: the systolic unit simulated cycle by cycle on SimPy, computing real values.
+
+Three components on one clock:
+
+* :class:`OperandLoader` sends the supply plan's loads (stationary tiles, stream chunks) over the
+  memory-port :class:`~hwsim.core.Link` into the A and B operand SRAMs, each a capacity-1
+  :class:`~hwsim.core.Channel` (the half being filled) beside the half the array reads;
+* :class:`SystolicCL` (ports ``a_in``, ``b_in``, ``c_out``) takes loads as its phases need them,
+  stalls when they are late, and advances the numpy PE-array state one cycle at a time; a fold ends
+  when its last result has left the array (data-driven, not from the cost formula);
+* :class:`ResultBuffer` is the C SRAM: it stores each fold's results, adding partial sums of later
+  K-slices to what it holds (a read-modify-write).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.core import Channel, Component, Link, PortDir, PortSpec, Simulation
+from hwsim.systolic.config import SystolicConfig
+from hwsim.systolic.dataflow import Fold, fold_tiles, get_dataflow
+from hwsim.systolic.fl import check_operands
+from hwsim.systolic.pe_array import OutputArray, StationaryArray
+from hwsim.systolic.result import GemmStats
+from hwsim.systolic.schedule import Load, Phase, build_plan, port_timing
+
+
+@dataclass
+class Chunk:
+    """A load's payload: its plan entry and values (stationary tile r x c, or stream rows x words)."""
+
+    load: Load
+    values: np.ndarray
+
+
+@dataclass
+class FoldOutput:
+    fold: Fold
+    rows: slice
+    cols: slice
+    values: np.ndarray
+
+
+class OperandLoader(Component):
+    """Issues the plan's loads in order over the memory port (DMA-like, one descriptor at a time)."""
+
+    PORTS = (
+        PortSpec("a_out", PortDir.OUT, "A-operand loads into the A SRAM"),
+        PortSpec("b_out", PortDir.OUT, "B-operand loads into the B SRAM"),
+    )
+    STATS = {"loads": "transfers", "port_bytes_a": "bytes", "port_bytes_b": "bytes",
+             "sram_write_a": "words", "sram_write_b": "words"}
+
+    def __init__(self, sim, name, clock, loads: list[Load], payloads: list[np.ndarray]):
+        super().__init__(sim, name, clock)
+        self.loads = loads
+        self.payloads = payloads
+
+    def run(self):
+        for ld, values in zip(self.loads, self.payloads):
+            t0 = self.env.now
+            yield from self.ports[f"{ld.operand}_out"].put(Chunk(ld, values), ld.nbytes)
+            self.stats.add("loads")
+            self.stats.add(f"port_bytes_{ld.operand}", ld.nbytes)
+            self.stats.add(f"sram_write_{ld.operand}", ld.words)
+            self.span(f"load:{ld.operand}:{ld.kind}", t0, self.env.now, fold=ld.fold, bytes=ld.nbytes)
+
+
+class ResultBuffer(Component):
+    """C SRAM / accumulator: first K-slice of a tile is written, later slices read-add-write."""
+
+    PORTS = (PortSpec("c_in", PortDir.IN, "fold results from the array"),)
+    STATS = {"sram_read_c": "words", "sram_write_c": "words"}
+
+    def __init__(self, sim, name, clock, cfg: SystolicConfig, m: int, n: int):
+        super().__init__(sim, name, clock)
+        self.pe = cfg.pe
+        self.c = np.zeros((m, n), cfg.pe.acc_dtype)
+
+    def run(self):
+        while True:
+            out: FoldOutput = yield self.c_in.get()
+            words = out.values.size
+            if out.fold.first_k:
+                self.c[out.rows, out.cols] = out.values
+            else:
+                self.c[out.rows, out.cols] = self.pe.accumulate(self.c[out.rows, out.cols], out.values)
+                self.stats.add("sram_read_c", words)
+            self.stats.add("sram_write_c", words)
+
+
+class SystolicCL(Component):
+    """The PE array and its controller: phases of each fold, stalls on late operands."""
+
+    PORTS = (
+        PortSpec("a_in", PortDir.IN, "A operand: stream chunks (OS, WS) or stationary tiles (IS)"),
+        PortSpec("b_in", PortDir.IN, "B operand: stream chunks (OS, IS) or stationary tiles (WS)"),
+        PortSpec("c_out", PortDir.OUT, "each fold's results, to the C SRAM"),
+    )
+    STATS = {"mac": "ops", "pe_busy_cycles": "PE-cycles", "compute_cycles": "cycles",
+             "stall_cycles_a": "cycles", "stall_cycles_b": "cycles", "sram_read_a": "words",
+             "sram_read_b": "words", "folds": "folds"}
+
+    def __init__(self, sim, name, clock, cfg: SystolicConfig, folds: list[Fold], phases: list[Phase],
+                 out_map, t: int):
+        super().__init__(sim, name, clock)
+        self.cfg = cfg
+        self.df = get_dataflow(cfg.dataflow)
+        self.folds = folds
+        self.phases = phases
+        self.out_map = out_map
+        self.t = t
+        if self.df.stationary:
+            self.array = StationaryArray(cfg.rows, cfg.cols, cfg.pe, self.df.stationary)
+        else:
+            self.array = OutputArray(cfg.rows, cfg.cols, cfg.pe)
+        self.finished_ps: int | None = None
+        self.phase_log: list[tuple[str, int, int]] = []  # (kind, fold, cycles) as simulated
+
+    def _take(self, operand: str):
+        t0 = self.env.now
+        chunk = yield self.ports[f"{operand}_in"].get()
+        waited = self.clock.to_cycles(self.env.now - t0)
+        if waited:
+            self.stats.add(f"stall_cycles_{operand}", waited)
+            self.span(f"stall:{operand}", t0, self.env.now)
+        return chunk
+
+    def _advance(self, kind: str, fold: Fold, cycles: int):
+        t0 = self.env.now
+        if cycles:
+            yield self.clock.cycles(cycles)
+        self.stats.add("compute_cycles", cycles)
+        self.phase_log.append((kind, fold.index, cycles))
+        self.span(f"busy:{kind}", t0, self.env.now, fold=fold.index)
+
+    def run(self):
+        arr = self.array
+        by_fold: dict[int, list[Phase]] = {}
+        for ph in self.phases:
+            by_fold.setdefault(ph.fold, []).append(ph)
+        for fold in self.folds:
+            r, c = fold.rows, fold.cols
+            arr.start_fold(r, c, self.t)
+            macs0 = arr.macs
+            for ph in by_fold[fold.index]:
+                if ph.kind == "preload":
+                    tile = (yield from self._take(self.df.stationary)).values
+                    for i in range(r):  # last row first: row i ends in PE row i
+                        arr.preload_cycle(tile[r - 1 - i])
+                    self.stats.add(f"sram_read_{self.df.stationary}", r * c)
+                    yield from self._advance("preload", fold, r)
+                elif ph.kind == "stream":
+                    chunks = {}
+                    for op in self.df.streamed:
+                        chunks[op] = (yield from self._take(op)).values
+                    steps = ph.cycles
+                    if isinstance(arr, OutputArray):
+                        for s in range(steps):
+                            arr.step(chunks["a"][s], chunks["b"][s])
+                    else:
+                        rows = chunks[self.df.streamed[0]]
+                        for s in range(steps):
+                            arr.step(rows[s])
+                    for op, vals in chunks.items():
+                        self.stats.add(f"sram_read_{op}", vals.size)
+                    yield from self._advance("stream", fold, steps)
+                else:  # tail: run until the last result has left the array
+                    cycles = 0
+                    while not arr.fold_done():
+                        if isinstance(arr, OutputArray):
+                            arr.step(None, None)
+                        else:
+                            arr.step(None)
+                        cycles += 1
+                    yield from self._advance("tail", fold, cycles)
+            self.stats.add("mac", arr.macs - macs0)
+            self.stats.add("pe_busy_cycles", arr.macs - macs0)
+            self.stats.add("folds")
+            rows_sl, cols_sl, values = self.out_map[fold.index](arr.result())
+            yield from self.c_out.put(FoldOutput(fold, rows_sl, cols_sl, values.copy()))
+        self.finished_ps = self.env.now
+
+    def line_trace(self) -> str:
+        arr = self.array
+        return (f"{self.name}@{self.clock.now_cycles}: macs={arr.macs} "
+                f"valid_pes={int(np.count_nonzero(getattr(arr, 'pv', getattr(arr, 'accv', np.zeros(1)))))}")
+
+
+def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
+                trace: str | Path | None = None) -> tuple[np.ndarray, GemmStats]:
+    """Simulate C = A . B on the unit; returns (C as the hardware holds it, stats).
+
+    ``trace`` writes a Chrome/Perfetto trace-event JSON file (one track per component).
+    """
+    a, b = check_operands(cfg, a, b)
+    m, k = a.shape
+    n = b.shape[1]
+    df = get_dataflow(cfg.dataflow)
+    folds, loads, phases = build_plan(cfg, m, n, k)
+    _, _, t = df.extents(m, n, k)
+
+    tiles = {f.index: fold_tiles(df, f, a, b) for f in folds}
+    payloads = []
+    for ld in loads:
+        stationary, streams, _ = tiles[ld.fold]
+        if ld.kind == "stationary":
+            payloads.append(stationary)
+        else:
+            payloads.append(streams[ld.operand][ld.step0 : ld.step0 + ld.steps])
+    out_map = {i: tl[2] for i, tl in tiles.items()}
+
+    sim = Simulation(trace=trace is not None, name=f"gemm {m}x{n}x{k} on {cfg.rows}x{cfg.cols} {df.name}")
+    clock = sim.clock("unit", period_ps=_period_ps(cfg))
+    bpc, latency = port_timing(cfg)
+    port = Link(sim.env, clock, "memory_port", bpc, latency)
+    a_sram = Channel(sim.env, clock, "a_sram", capacity=1, link=port)
+    b_sram = Channel(sim.env, clock, "b_sram", capacity=1, link=port)
+    c_sram = Channel(sim.env, clock, "c_sram", capacity=None)
+
+    loader = OperandLoader(sim, "loader", clock, loads, payloads)
+    unit = SystolicCL(sim, "array", clock, cfg, folds, phases, out_map, t)
+    cbuf = ResultBuffer(sim, "c_sram", clock, cfg, m, n)
+    loader.connect("a_out", a_sram)
+    loader.connect("b_out", b_sram)
+    unit.connect("a_in", a_sram)
+    unit.connect("b_in", b_sram)
+    unit.connect("c_out", c_sram)
+    cbuf.connect("c_in", c_sram)
+    sim.run()
+    if unit.finished_ps is None:  # pragma: no cover - would be a kernel bug
+        raise RuntimeError("systolic CL simulation ended before the array finished (deadlock)")
+
+    total = clock.to_cycles(unit.finished_ps)
+    s, ls, cs = unit.stats, loader.stats, cbuf.stats
+    stats = GemmStats(
+        m=m, n=n, k=k, rows=cfg.rows, cols=cfg.cols, dataflow=df.name, face="cl", accounting="hwsim",
+        cycles=total, compute_cycles=s["compute_cycles"], stall_cycles=total - s["compute_cycles"],
+        macs=s["mac"], pe_busy_cycles=s["pe_busy_cycles"], folds=s["folds"],
+        sram_reads={"a": s["sram_read_a"], "b": s["sram_read_b"], "c": cs["sram_read_c"]},
+        sram_writes={"a": ls["sram_write_a"], "b": ls["sram_write_b"], "c": cs["sram_write_c"]},
+        port_bytes={"a": ls["port_bytes_a"], "b": ls["port_bytes_b"]},
+        stall_cycles_by_operand={"a": s["stall_cycles_a"], "b": s["stall_cycles_b"]},
+        mapping_efficiency=sum(f.rows * f.cols for f in folds) / (len(folds) * cfg.rows * cfg.cols),
+    )
+    if trace is not None:
+        sim.tracer.write(trace)
+    return cfg.pe.finish(cbuf.c), stats
+
+
+def _period_ps(cfg: SystolicConfig) -> int:
+    from hwsim.core.clock import Clock
+
+    return Clock.period_from_mhz(cfg.freq_mhz)

@@ -1,0 +1,122 @@
+"""The operand-supply plan: what the memory port loads, in which order, and the phases that use it.
+
+Each operand SRAM is double-buffered: one half is read by the array while the port fills the other.
+A fold is a sequence of phases:
+
+* ``preload`` (WS/IS): the stationary tile is read into the PEs, one row per cycle (``r`` cycles);
+* ``stream`` chunks: the streamed operand(s) are read one row per cycle; a chunk is as many rows as
+  fit in half of the operand's SRAM (the whole temporal extent if it fits);
+* ``tail``: fill/drain cycles after the last SRAM read, until the last result has left.
+
+Every preload/stream phase takes its load(s) from the buffer when it starts; if a load has not
+arrived the whole array stalls (frozen) until it has. The port serves loads in order, one at a time:
+a load starts when the port is free and its buffer half is free (the previous load of the same
+operand has been taken by the array), takes ``ceil(bytes / bandwidth)`` cycles on the port and is
+usable ``latency`` cycles later. Loads are not reused across folds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwsim.errors import ConfigError
+from hwsim.systolic.config import SystolicConfig
+from hwsim.systolic.dataflow import Dataflow, Fold, get_dataflow
+
+
+@dataclass(frozen=True)
+class Load:
+    """One transfer over the memory port into an operand SRAM half."""
+
+    index: int
+    operand: str
+    nbytes: int
+    words: int
+    fold: int
+    kind: str  # "stationary" or "stream"
+    step0: int  # first temporal step of a stream chunk
+    steps: int  # temporal steps in the chunk (rows of the stationary tile for kind="stationary")
+
+
+@dataclass(frozen=True)
+class Phase:
+    kind: str  # "preload", "stream" or "tail"
+    fold: int
+    cycles: int
+    loads: tuple[int, ...]  # load indices taken (in this order) at the start of the phase
+
+
+def chunk_steps(cfg: SystolicConfig, df: Dataflow, r: int, c: int, t: int) -> tuple[int, list[str]]:
+    """Temporal steps per stream chunk, and any capacity problems (empty if it fits)."""
+    bits = cfg.pe.in_fmt.bits
+    problems = []
+    steps = t
+    for op, words in df.stream_words_per_step(r, c).items():
+        half_bits = int(cfg.sram.kib(op) * 1024 * 8) // 2
+        fit = half_bits // (words * bits)
+        if fit < 1:
+            problems.append(f"sram.{op}_kib: {cfg.sram.kib(op)} KiB cannot hold one row of {words} "
+                            f"{cfg.pe.input} words in each buffer half; need >= "
+                            f"{2 * words * bits / 8 / 1024:.3f} KiB")
+        steps = min(steps, max(fit, 1))
+    if df.stationary:
+        op = df.stationary
+        half_bits = int(cfg.sram.kib(op) * 1024 * 8) // 2
+        if r * c * bits > half_bits:
+            problems.append(f"sram.{op}_kib: {cfg.sram.kib(op)} KiB cannot double-buffer the {r}x{c} "
+                            f"stationary tile; need >= {2 * r * c * bits / 8 / 1024:.3f} KiB")
+    return steps, problems
+
+
+def sram_problems(cfg: SystolicConfig, m: int, n: int, k: int) -> list[str]:
+    """Capacity problems of the largest fold (empty when every fold fits its SRAM halves)."""
+    df = get_dataflow(cfg.dataflow)
+    s_row, s_col, t = df.extents(m, n, k)
+    _, problems = chunk_steps(cfg, df, min(cfg.rows, s_row), min(cfg.cols, s_col), t)
+    return problems
+
+
+def build_plan(cfg: SystolicConfig, m: int, n: int, k: int) -> tuple[list[Fold], list[Load], list[Phase]]:
+    """Folds, port loads and array phases for C[m,n] = A[m,k] . B[k,n]. Tail phases carry the
+    cycle-true tail length (the CL face measures its own and must agree)."""
+    df = get_dataflow(cfg.dataflow)
+    problems = sram_problems(cfg, m, n, k)
+    if problems:
+        raise ConfigError(problems)
+    fmt = cfg.pe.in_fmt
+    _, _, t = df.extents(m, n, k)
+    folds = list(df.folds(m, n, k, cfg.rows, cfg.cols))
+    loads: list[Load] = []
+    phases: list[Phase] = []
+
+    def add_load(op: str, words: int, fold: Fold, kind: str, step0: int, steps: int) -> int:
+        loads.append(Load(len(loads), op, fmt.storage_bytes(words), words, fold.index, kind, step0, steps))
+        return loads[-1].index
+
+    for fold in folds:
+        r, c = fold.rows, fold.cols
+        steps, _ = chunk_steps(cfg, df, r, c, t)
+        if df.stationary:
+            li = add_load(df.stationary, r * c, fold, "stationary", 0, r)
+            phases.append(Phase("preload", fold.index, df.preload_cycles(r, c), (li,)))
+        per_step = df.stream_words_per_step(r, c)
+        for s0 in range(0, t, steps):
+            n_steps = min(steps, t - s0)
+            ids = tuple(add_load(op, w * n_steps, fold, "stream", s0, n_steps) for op, w in per_step.items())
+            phases.append(Phase("stream", fold.index, n_steps, ids))
+        phases.append(Phase("tail", fold.index, df.tail_cycles(r, c, cfg.rows, cfg.cols), ()))
+    return folds, loads, phases
+
+
+def port_timing(cfg: SystolicConfig) -> tuple[int | None, int]:
+    """(bytes per cycle or None for an ideal port, latency in cycles)."""
+    port = cfg.memory_port
+    if port is None:
+        return None, 0
+    return port.bandwidth_bytes_per_cycle, port.latency_cycles
+
+
+def serialisation_cycles(nbytes: int, bytes_per_cycle: int | None) -> int:
+    if bytes_per_cycle is None or nbytes <= 0:
+        return 0
+    return -(-nbytes // bytes_per_cycle)
