@@ -11,11 +11,15 @@ from hwsim.core.trace import Tracer
 class Simulation:
     """Owns the SimPy environment; time is an integer number of picoseconds."""
 
-    def __init__(self, trace: bool = False, name: str = "hwsim"):
+    def __init__(self, trace: bool | Tracer = False, name: str = "hwsim"):
+        """``trace``: True for a new :class:`Tracer`, or an existing one to append to."""
         self.env = simpy.Environment(initial_time=0)
         self.clocks: dict[str, Clock] = {}
         self.components: list = []
-        self.tracer: Tracer | None = Tracer(name) if trace else None
+        if isinstance(trace, Tracer):
+            self.tracer: Tracer | None = trace
+        else:
+            self.tracer = Tracer(name) if trace else None
 
     def clock(self, name: str, period_ps: int) -> Clock:
         """Create (or return the existing) clock domain ``name`` with an integer period in ps."""

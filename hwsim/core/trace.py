@@ -29,6 +29,7 @@ class Tracer:
         self.process_name = process_name
         self.tracks: list[str] = []
         self.spans: list[Span] = []
+        self.offset_ps = 0  # added to every span: lets several simulations share one timeline
 
     def track(self, name: str) -> None:
         if name not in self.tracks:
@@ -38,7 +39,7 @@ class Tracer:
         if end_ps <= start_ps:
             return
         self.track(track)
-        self.spans.append(Span(track, name, int(start_ps), int(end_ps), args))
+        self.spans.append(Span(track, name, int(start_ps) + self.offset_ps, int(end_ps) + self.offset_ps, args))
 
     def to_json(self) -> dict:
         events: list[dict] = [

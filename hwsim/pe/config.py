@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hwsim.pe.formats import ACC_FORMATS, INPUT_FORMATS, NumberFormat, get_format
 from hwsim.pe.multiplier import Multiplier, MultiplierConfig, get_multiplier
@@ -24,18 +24,28 @@ class PEConfig(BaseModel):
     accumulator: str = Field("int32", description=f"accumulator format: one of {', '.join(ACC_FORMATS)}")
     multiplier: MultiplierConfig = Field(default_factory=MultiplierConfig)
 
+    @field_validator("input")
+    @classmethod
+    def _input_known(cls, v: str) -> str:
+        if v not in INPUT_FORMATS:
+            raise ValueError(f"must be one of {', '.join(INPUT_FORMATS)}")
+        return v
+
+    @field_validator("accumulator")
+    @classmethod
+    def _acc_known(cls, v: str) -> str:
+        if v not in ACC_FORMATS:
+            raise ValueError(f"must be one of {', '.join(ACC_FORMATS)}")
+        return v
+
     @model_validator(mode="after")
     def _check_pair(self) -> "PEConfig":
-        if self.input not in INPUT_FORMATS:
-            raise ValueError(f"pe.input must be one of {', '.join(INPUT_FORMATS)}; got {self.input!r}")
-        if self.accumulator not in ACC_FORMATS:
-            raise ValueError(f"pe.accumulator must be one of {', '.join(ACC_FORMATS)}; got {self.accumulator!r}")
         fi, fa = get_format(self.input), get_format(self.accumulator)
         if fi.is_int != fa.is_int:
-            raise ValueError(f"pe.accumulator {self.accumulator} does not suit input {self.input} "
+            raise ValueError(f"accumulator {self.accumulator} does not suit input {self.input} "
                              f"(integer inputs need int32/int48/int64, fp16/bf16 need fp32)")
         if fi.is_int and fa.bits < 2 * fi.bits:
-            raise ValueError(f"pe.accumulator {self.accumulator} is narrower than the {2 * fi.bits}-bit "
+            raise ValueError(f"accumulator {self.accumulator} is narrower than the {2 * fi.bits}-bit "
                              f"product of {self.input} operands")
         return self
 

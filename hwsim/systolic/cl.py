@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwsim.core import Channel, Component, Link, PortDir, PortSpec, Simulation
+from hwsim.core import Channel, Component, Link, PortDir, PortSpec, Simulation, Tracer
 from hwsim.systolic.config import SystolicConfig
 from hwsim.systolic.dataflow import Fold, fold_tiles, get_dataflow
 from hwsim.systolic.fl import check_operands
@@ -191,10 +191,11 @@ class SystolicCL(Component):
 
 
 def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
-                trace: str | Path | None = None) -> tuple[np.ndarray, GemmStats]:
+                trace: str | Path | Tracer | None = None) -> tuple[np.ndarray, GemmStats]:
     """Simulate C = A . B on the unit; returns (C as the hardware holds it, stats).
 
-    ``trace`` writes a Chrome/Perfetto trace-event JSON file (one track per component).
+    ``trace``: a path to write a Chrome/Perfetto trace-event JSON file (one track per component),
+    or a :class:`~hwsim.core.Tracer` to add this run's spans to (at its ``offset_ps``).
     """
     a, b = check_operands(cfg, a, b)
     m, k = a.shape
@@ -213,7 +214,8 @@ def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
             payloads.append(streams[ld.operand][ld.step0 : ld.step0 + ld.steps])
     out_map = {i: tl[2] for i, tl in tiles.items()}
 
-    sim = Simulation(trace=trace is not None, name=f"gemm {m}x{n}x{k} on {cfg.rows}x{cfg.cols} {df.name}")
+    tracer_arg = trace if isinstance(trace, Tracer) else trace is not None
+    sim = Simulation(trace=tracer_arg, name=f"gemm {m}x{n}x{k} on {cfg.rows}x{cfg.cols} {df.name}")
     clock = sim.clock("unit", period_ps=_period_ps(cfg))
     bpc, latency = port_timing(cfg)
     port = Link(sim.env, clock, "memory_port", bpc, latency)
@@ -246,7 +248,7 @@ def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
         stall_cycles_by_operand={"a": s["stall_cycles_a"], "b": s["stall_cycles_b"]},
         mapping_efficiency=sum(f.rows * f.cols for f in folds) / (len(folds) * cfg.rows * cfg.cols),
     )
-    if trace is not None:
+    if trace is not None and not isinstance(trace, Tracer):
         sim.tracer.write(trace)
     return cfg.pe.finish(cbuf.c), stats
 

@@ -19,8 +19,10 @@ def test_messages_name_field_value_and_range():
     assert lines(rows=4, cols=4, colour="red") == ["unit.colour: unknown key (not a field of this config)"]
     assert lines(cols=4) == ["unit.rows: required field is missing"]
     got = lines(rows=4, cols=4, pe={"input": "int8", "accumulator": "fp32"})
-    assert got == ["unit.pe: pe.accumulator fp32 does not suit input int8 (integer inputs need int32/int48/int64, "
+    assert got == ["unit.pe: accumulator fp32 does not suit input int8 (integer inputs need int32/int48/int64, "
                    "fp16/bf16 need fp32), got {'input': 'int8', 'accumulator': 'fp32'}"]
+    assert lines(rows=4, cols=4, pe={"input": "int7"}) == [
+        "unit.pe.input: must be one of int4, int8, int16, uint4, uint8, uint16, fp16, bf16, got 'int7'"]
     got = lines(rows=4, cols=4, pe={"input": "int16", "accumulator": "int32", "multiplier": {"kind": "magic"}})
     assert got == ["unit.pe.multiplier.kind: unknown multiplier; allowed: exact, got 'magic'"]
 

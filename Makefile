@@ -1,0 +1,40 @@
+# hwsim: two commands do all the set-up on a fresh machine (both idempotent):
+#   make demo   - create .venv with hwsim, run the shipped example, write reports/demo/
+#   make test   - create .venv (+ .venv-scalesim for the SCALE-Sim comparison) and run the test suite
+PYTHON ?= python3
+VENV := .venv
+SSVENV := .venv-scalesim
+STAMP := $(VENV)/.stamp-install
+SSSTAMP := $(SSVENV)/.stamp-install
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-all bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+# SCALE-Sim 3.0.0 needs numpy < 2.4, so it lives in its own venv (hwsim is not held to an old numpy)
+$(SSSTAMP):
+	test -x $(SSVENV)/bin/python || $(PYTHON) -m venv $(SSVENV)
+	$(SSVENV)/bin/pip install -q scalesim==3.0.0 numpy==2.3.5
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/hwsim run examples/demo.yaml
+
+test: $(STAMP) $(SSSTAMP)
+	$(VENV)/bin/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+# everything, slow co-simulations included
+test-all: $(STAMP) $(SSSTAMP)
+	$(VENV)/bin/python -m pytest -n 2 -q -m "slow or not slow" $(PYTEST_ARGS)
+
+bench: $(STAMP) $(SSSTAMP)
+	$(VENV)/bin/python bench/bench_cl.py
+	$(VENV)/bin/python bench/bench_cost.py
+	$(VENV)/bin/python bench/bench_vs_scalesim.py
+
+clean:
+	rm -rf $(VENV) $(SSVENV) build *.egg-info .pytest_cache .hypothesis

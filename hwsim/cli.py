@@ -1,0 +1,227 @@
+"""The ``hwsim`` command line (Typer). User errors print one line per problem and exit with code 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hwsim.errors import ConfigError, HwsimError, format_validation_error
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="hwsim: cycle-level models, cost models and reports for AI accelerators.")
+out = Console()
+err_console = Console(stderr=True)
+
+
+class DataflowName(str, Enum):
+    os = "os"
+    ws = "ws"
+    is_ = "is"
+
+
+class Face(str, Enum):
+    cost = "cost"
+    cl = "cl"
+
+
+class Accounting(str, Enum):
+    hwsim = "hwsim"
+    scalesim = "scalesim"
+
+
+class TopologyKind(str, Enum):
+    auto = "auto"
+    conv = "conv"
+    gemm = "gemm"
+
+
+# config path -> CLI flag, so errors name what the user typed
+_FLAGS = {
+    "rows": "--rows", "cols": "--cols", "dataflow": "--dataflow", "freq_mhz": "--freq-mhz",
+    "pe": "--input/--accumulator", "pe.input": "--input", "pe.accumulator": "--accumulator",
+    "sram.a_kib": "--sram-a-kib", "sram.b_kib": "--sram-b-kib", "sram.c_kib": "--sram-c-kib",
+    "memory_port.bandwidth_bytes_per_cycle": "--bandwidth", "memory_port.latency_cycles": "--latency",
+}
+
+
+def _cli_error(lines: list[str]) -> ConfigError:
+    fixed = []
+    for line in lines:
+        path, _, rest = line.partition(": ")
+        fixed.append(f"{_FLAGS.get(path, path)}: {rest}")
+    return ConfigError(fixed)
+
+
+def _stats_table(title: str, d: dict) -> Table:
+    t = Table(title=title, show_header=True)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_row("cycles", f"{d['cycles']:,}")
+    t.add_row("  compute cycles", f"{d['compute_cycles']:,}")
+    t.add_row("  stall cycles", f"{d['stall_cycles']:,}")
+    t.add_row("utilization", f"{100 * d['utilization']:.2f} %")
+    t.add_row("mapping efficiency", f"{100 * d['mapping_efficiency']:.2f} %")
+    t.add_row("MACs", f"{d['macs']:,}")
+    t.add_row("folds", f"{d['folds']:,}")
+    for op in ("a", "b", "c"):
+        t.add_row(f"SRAM {op.upper()} reads / writes (words)", f"{d['sram_reads'][op]:,} / {d['sram_writes'][op]:,}")
+    t.add_row("memory-port bytes A / B", f"{d['port_bytes']['a']:,} / {d['port_bytes']['b']:,}")
+    return t
+
+
+@app.command()
+def gemm(
+    rows: Annotated[int, typer.Option(help="PE rows")] = 32,
+    cols: Annotated[int, typer.Option(help="PE columns")] = 32,
+    dataflow: Annotated[DataflowName, typer.Option(help="output-, weight- or input-stationary")] = DataflowName.ws,
+    m: Annotated[int, typer.Option("--m", help="rows of A and C")] = 64,
+    n: Annotated[int, typer.Option("--n", help="columns of B and C")] = 64,
+    k: Annotated[int, typer.Option("--k", help="columns of A, rows of B")] = 64,
+    face: Annotated[Face, typer.Option(help="cost (closed form) or cl (cycle-level simulation with values)")] = Face.cost,
+    accounting: Annotated[Accounting, typer.Option(help="hwsim (cycle-true) or scalesim (SCALE-Sim 3.0 compute cycles)")] = Accounting.hwsim,
+    input_format: Annotated[str, typer.Option("--input", help="operand format: int4/int8/int16/uint*/fp16/bf16")] = "int8",
+    accumulator: Annotated[str, typer.Option(help="accumulator: int32/int48/int64/fp32")] = "int32",
+    bandwidth: Annotated[Optional[int], typer.Option(help="memory port bytes/cycle (default: ideal supply)")] = None,
+    latency: Annotated[int, typer.Option(help="memory port latency, cycles")] = 0,
+    sram_a_kib: Annotated[float, typer.Option(help="A SRAM, KiB")] = 64.0,
+    sram_b_kib: Annotated[float, typer.Option(help="B SRAM, KiB")] = 64.0,
+    sram_c_kib: Annotated[float, typer.Option(help="C SRAM, KiB")] = 64.0,
+    freq_mhz: Annotated[float, typer.Option(help="unit clock, MHz")] = 1000.0,
+    seed: Annotated[int, typer.Option(help="seed of the CL face's random operands")] = 0,
+    trace: Annotated[Optional[Path], typer.Option(help="write a Perfetto/Chrome trace JSON (CL face)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Cycles, utilisation, MACs, stalls and SRAM traffic of one GEMM C[m,n] = A[m,k] . B[k,n]."""
+    from hwsim.systolic.cl import run_gemm_cl
+    from hwsim.systolic.config import SystolicConfig
+    from hwsim.systolic.cost import gemm_cost, check_dims
+    from hwsim.systolic.fl import gemm_fl
+
+    problems: list[str] = []
+    try:
+        cfg = SystolicConfig(
+            rows=rows, cols=cols, dataflow=dataflow.value, freq_mhz=freq_mhz,
+            pe={"input": input_format, "accumulator": accumulator},
+            sram={"a_kib": sram_a_kib, "b_kib": sram_b_kib, "c_kib": sram_c_kib},
+            memory_port=None if bandwidth is None else {"bandwidth_bytes_per_cycle": bandwidth, "latency_cycles": latency},
+        )
+    except ValidationError as e:
+        problems += _cli_error(format_validation_error(e)).problems
+    try:
+        check_dims(m, n, k)
+    except ConfigError as e:
+        problems += [p.replace("gemm.", "--") for p in e.problems]
+    if problems:
+        raise ConfigError(problems)
+    if face is Face.cl and accounting is Accounting.scalesim:
+        raise ConfigError("--accounting: 'scalesim' is a cost-face view; use --face cost")
+    if trace is not None and face is not Face.cl:
+        raise ConfigError("--trace: traces come from the cycle-level simulation; add --face cl")
+    extra = {}
+    if face is Face.cl:
+        rng = np.random.default_rng(seed)
+        a = cfg.pe.random_operands((m, k), rng)
+        b = cfg.pe.random_operands((k, n), rng)
+        c, stats = run_gemm_cl(cfg, a, b, trace=trace)
+        extra["values_match_fl"] = bool(np.array_equal(c, gemm_fl(cfg, a, b)))
+    else:
+        stats = gemm_cost(cfg, m, n, k, accounting=accounting.value)
+    d = {**stats.to_dict(), **extra}
+    if as_json:
+        print(json.dumps(d))
+        return
+    out.print(_stats_table(f"GEMM {m}x{n}x{k} on {rows}x{cols} {dataflow.value.upper()} ({face.value} face, "
+                           f"{accounting.value} accounting)", d))
+    if "values_match_fl" in extra:
+        out.print(f"values equal the FL face: {'yes' if extra['values_match_fl'] else 'NO'}")
+    for w in stats.warnings:
+        err_console.print(f"warning: {w}")
+    if trace is not None:
+        out.print(f"trace written to {trace} (open it in https://ui.perfetto.dev)")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="run config YAML (unit + workload)")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="report folder (default reports/<name>)")] = None,
+    trace: Annotated[Optional[Path], typer.Option(help="write a Perfetto/Chrome trace JSON (face: cl)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report JSON to stdout")] = False,
+) -> None:
+    """Run a unit config and its workload; write report.md, report.json and plots."""
+    from hwsim.core import Tracer
+    from hwsim.report import write_run_report
+    from hwsim.runner import run_config
+    from hwsim.system import load_run_config
+
+    cfg = load_run_config(config)
+    if trace is not None and cfg.face != "cl":
+        raise ConfigError("--trace: traces come from the cycle-level simulation; set face: cl in the config")
+    tracer = Tracer(f"hwsim run {cfg.name}") if trace is not None else None
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task(f"{cfg.name} ({cfg.face})", total=None)
+
+        def tick(done: int, total: int, name: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"{cfg.name}: {name}")
+
+        result = run_config(cfg, config.parent, progress=tick, tracer=tracer)
+    target = write_run_report(result, out_dir or Path("reports") / cfg.name)
+    if tracer is not None:
+        tracer.write(trace)
+    if as_json:
+        print(json.dumps(result.to_dict()))
+        return
+    t = result.totals()
+    out.print(f"[bold]{cfg.name}[/bold]: {len(result.layers)} layers, {t['cycles']:,} cycles "
+              f"({t['time_s'] * 1e6:.4g} µs), utilisation {100 * t['utilization']:.1f} %, "
+              f"energy {t['energy_pj'] / 1e6:.4g} µJ, {t['average_power_w']:.3g} W, area {t['area_mm2']:.3g} mm²")
+    for w in result.warnings:
+        err_console.print(f"warning: {w}")
+    out.print(f"report: {target / 'report.md'}")
+
+
+@app.command()
+def scalesim(
+    config: Annotated[Path, typer.Option("-c", "--config", help="SCALE-Sim .cfg file")],
+    topology: Annotated[Path, typer.Option("-t", "--topology", help="SCALE-Sim topology CSV")],
+    kind: Annotated[TopologyKind, typer.Option("-i", "--kind", help="conv, gemm or auto-detect")] = TopologyKind.auto,
+    accounting: Annotated[Accounting, typer.Option(help="scalesim reproduces SCALE-Sim's compute cycles")] = Accounting.scalesim,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of per-layer records")] = False,
+) -> None:
+    """Per-layer compute cycles, utilisation and SRAM traffic of SCALE-Sim inputs (cost face)."""
+    from hwsim.compat.scalesim import run_scalesim_inputs
+
+    rows = run_scalesim_inputs(config, topology, kind.value, accounting=accounting.value)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    t = Table(title=f"{topology.name} on {config.name} ({accounting.value} accounting)")
+    for col in ("layer", "M", "N", "K", "cycles", "util %", "map eff %", "SRAM A rd", "SRAM B rd", "SRAM C wr"):
+        t.add_column(col, justify="left" if col == "layer" else "right")
+    for r in rows:
+        t.add_row(r["name"], str(r["m"]), str(r["n"]), str(r["k"]), f"{r['cycles']:,}",
+                  f"{r['utilization']:.2f}", f"{r['mapping_efficiency']:.2f}", f"{r['sram_reads']['a']:,}",
+                  f"{r['sram_reads']['b']:,}", f"{r['sram_writes']['c']:,}")
+    out.print(t)
+
+
+def main() -> None:
+    """Entry point: Typer handles usage errors (exit 2); user errors in values and configs print one
+    line per problem and exit with code 2, never a traceback."""
+    try:
+        app()
+    except (HwsimError, ValidationError) as e:
+        lines = e.problems if isinstance(e, HwsimError) else format_validation_error(e)
+        for line in lines:
+            err_console.print(f"error: {line}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)

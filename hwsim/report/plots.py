@@ -1,0 +1,84 @@
+"""PNG plots of a run: per-layer cycles (compute vs stall), utilisation and energy breakdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _names(layers: list[dict]) -> list[str]:
+    return [f"{lay['name']}" + (f" x{lay['count']}" if lay["count"] > 1 else "") for lay in layers]
+
+
+def _finish(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def layer_cycles(data: dict, path: Path) -> Path:
+    layers = data["layers"]
+    names = _names(layers)
+    compute = [lay["compute_cycles"] for lay in layers]
+    stall = [lay["stall_cycles"] for lay in layers]
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(layers) + 3), 4))
+    x = range(len(layers))
+    ax.bar(x, compute, label="compute (fill + stream + drain)", color="#4C72B0")
+    ax.bar(x, stall, bottom=compute, label="stall (waiting for operands)", color="#DD8452")
+    ax.set_xticks(list(x), names, rotation=45, ha="right")
+    ax.set_ylabel("cycles per run of the layer")
+    ax.set_title(f"{data['name']}: cycles per layer")
+    ax.legend()
+    return _finish(fig, path)
+
+
+def utilization(data: dict, path: Path) -> Path:
+    layers = data["layers"]
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(layers) + 3), 4))
+    x = range(len(layers))
+    ax.bar(x, [100 * lay["utilization"] for lay in layers], color="#55A868", label="utilisation")
+    ax.plot(list(x), [100 * lay["mapping_efficiency"] for lay in layers], "o", color="#C44E52",
+            label="mapping efficiency")
+    ax.set_xticks(list(x), _names(layers), rotation=45, ha="right")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("% of PEs")
+    ax.set_title(f"{data['name']}: PE utilisation (MACs / PEs x cycles)")
+    ax.legend()
+    return _finish(fig, path)
+
+
+def energy_breakdown(data: dict, path: Path) -> Path:
+    layers = data["layers"]
+    comps = list(data["totals"]["energy_by_component_pj"])
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(max(9, 0.6 * len(layers) + 6), 4),
+                                  gridspec_kw={"width_ratios": [3, 1]})
+    x = list(range(len(layers)))
+    bottom = [0.0] * len(layers)
+    colours = plt.cm.tab10.colors
+    for ci, comp in enumerate(comps):
+        vals = [lay["energy"]["components_pj"].get(comp, 0.0) * lay["count"] / 1e6 for lay in layers]
+        ax.bar(x, vals, bottom=bottom, label=comp, color=colours[ci % 10])
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    ax.set_xticks(x, _names(layers), rotation=45, ha="right")
+    ax.set_ylabel("energy (µJ, all repetitions)")
+    ax.set_title("energy by layer and component")
+    ax.legend(fontsize=8)
+    totals = data["totals"]["energy_by_component_pj"]
+    whole = sum(totals.values()) or 1.0
+    shares = [100 * totals[c] / whole for c in comps]
+    ax2.barh(comps, shares, color=[colours[i % 10] for i in range(len(comps))])
+    for y, v in enumerate(shares):
+        ax2.text(v + 1, y, f"{v:.1f} %", va="center", fontsize=8)
+    ax2.set_xlim(0, 115)
+    ax2.invert_yaxis()
+    ax2.set_xlabel("% of workload energy")
+    ax2.set_title("whole workload")
+    return _finish(fig, path)
+
+
+PLOTS = {"layer_cycles.png": layer_cycles, "utilization.png": utilization, "energy_breakdown.png": energy_breakdown}

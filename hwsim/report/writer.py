@@ -1,0 +1,117 @@
+"""Writes ``report.json``, ``report.md`` and the PNG plots of a run into one folder, atomically
+(built in a temporary sibling folder and renamed into place, so a failed run leaves nothing half-written)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from hwsim.report.plots import PLOTS
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    if isinstance(x, int):
+        return f"{x:,}"
+    if x == 0:
+        return "0"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) < 0.01:
+        return f"{x:.{digits}e}"
+    return f"{x:.{digits}g}"
+
+
+def render_markdown(data: dict) -> str:
+    cfg = data["config"]
+    unit = cfg["unit"]
+    t = data["totals"]
+    port = unit["memory_port"]
+    port_txt = ("ideal (no stalls)" if port is None else
+                f"{port['bandwidth_bytes_per_cycle']} B/cycle, {port['latency_cycles']} cycles latency")
+    lines = [
+        f"# hwsim report: {data['name']}",
+        "",
+        f"Face: **{cfg['face']}**, accounting: **{cfg['accounting']}**, technology: **{cfg['technology']}**.",
+        "",
+        "## System",
+        "",
+        "| parameter | value |",
+        "| --- | --- |",
+        f"| array | {unit['rows']} x {unit['cols']} PEs, {unit['dataflow'].upper()} dataflow |",
+        f"| PE | {unit['pe']['input']} x {unit['pe']['input']} -> {unit['pe']['accumulator']}, "
+        f"multiplier `{unit['pe']['multiplier']['kind']}` |",
+        f"| clock | {data['freq_mhz']:.6g} MHz |",
+        f"| SRAM (KiB) | A {unit['sram']['a_kib']}, B {unit['sram']['b_kib']}, C {unit['sram']['c_kib']} |",
+        f"| memory port | {port_txt} |",
+        "",
+        "## Totals",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        f"| cycles | {t['cycles']:,} (of which stall {t['stall_cycles']:,}) |",
+        f"| time | {_fmt(t['time_s'] * 1e6)} µs |",
+        f"| MACs | {t['macs']:,} |",
+        f"| utilisation | {100 * t['utilization']:.1f} % |",
+        f"| throughput | {_fmt(t['tops'])} TOPS (2 ops per MAC) |",
+        f"| energy | {_fmt(t['energy_pj'] / 1e6)} µJ |",
+        f"| average power | {_fmt(t['average_power_w'])} W |",
+        f"| area | {_fmt(t['area_mm2'])} mm² |",
+        "",
+        "## Layers",
+        "",
+        "| layer | M | N | K | count | cycles | stall | util % | map eff % | energy µJ |"
+        + (" values = FL |" if cfg["face"] == "cl" else ""),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (" --- |" if cfg["face"] == "cl" else ""),
+    ]
+    for lay in data["layers"]:
+        row = (f"| {lay['name']} | {lay['m']} | {lay['n']} | {lay['k']} | {lay['count']} | {lay['cycles']:,} | "
+               f"{lay['stall_cycles']:,} | {100 * lay['utilization']:.1f} | {100 * lay['mapping_efficiency']:.1f} | "
+               f"{_fmt(lay['energy']['total_pj'] / 1e6)} |")
+        if cfg["face"] == "cl":
+            row += f" {'yes' if lay['values_match_fl'] else 'NO'} |"
+        lines.append(row)
+    lines += ["", "![cycles per layer](layer_cycles.png)", "", "![utilisation](utilization.png)", "",
+              "## Energy by component", "", "| component | energy µJ | share |", "| --- | ---: | ---: |"]
+    for comp, pj in t["energy_by_component_pj"].items():
+        share = pj / t["energy_pj"] if t["energy_pj"] else 0.0
+        lines.append(f"| {comp} | {_fmt(pj / 1e6)} | {100 * share:.1f} % |")
+    lines += ["", "![energy breakdown](energy_breakdown.png)", "", "## Area by component", "",
+              "| component | mm² |", "| --- | ---: |"]
+    for comp, mm2 in data["area"]["components_mm2"].items():
+        lines.append(f"| {comp} | {_fmt(mm2)} |")
+    lines += ["", "## How these numbers are made", "",
+              "- `cycles` = compute cycles (from the first operand entering the array to the last result "
+              "leaving it, fill and drain included, folds run one after another) + stall cycles (the array "
+              "waiting for the memory port).",
+              "- Energy = action counts x the technology table's energy per action; power = energy / time.",
+              "- `accounting: scalesim` reproduces SCALE-Sim 3.0's compute-cycle count instead."]
+    if data["warnings"]:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in data["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_run_report(result, out_dir: str | Path) -> Path:
+    """Write the run's report folder; returns its path."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    data = result.to_dict()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (tmp / "report.json").write_text(json.dumps(data, indent=2))
+        for name, plot in PLOTS.items():
+            plot(data, tmp / name)
+        (tmp / "report.md").write_text(render_markdown(data))
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,107 @@
+"""Runs a :class:`~hwsim.system.RunConfig`: every layer on the chosen face, then energy and area."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.core import Clock, Tracer
+from hwsim.power import gemm_energy, load_tech, unit_area
+from hwsim.system import Layer, RunConfig, resolve_layers
+from hwsim.systolic.cl import run_gemm_cl
+from hwsim.systolic.cost import gemm_cost
+from hwsim.systolic.fl import gemm_fl
+from hwsim.systolic.result import GemmStats
+
+
+@dataclass
+class LayerResult:
+    layer: Layer
+    stats: GemmStats
+    energy: object  # hwsim.power.EnergyBreakdown
+    values_match_fl: bool | None  # CL face only: the simulated C equals the FL face's C
+    wall_s: float
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.layer.name, "m": self.layer.m, "n": self.layer.n, "k": self.layer.k,
+            "count": self.layer.count, **self.stats.to_dict(), "energy": self.energy.to_dict(),
+            "values_match_fl": self.values_match_fl, "wall_s": self.wall_s,
+        }
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    layers: list[LayerResult]
+    area: object  # hwsim.power.AreaBreakdown
+    freq_mhz: float  # actual frequency of the integer clock period
+    warnings: list[str] = field(default_factory=list)
+
+    def totals(self) -> dict:
+        """Whole-workload figures (each layer weighted by its ``count``)."""
+        cycles = sum(lr.stats.cycles * lr.layer.count for lr in self.layers)
+        stall = sum(lr.stats.stall_cycles * lr.layer.count for lr in self.layers)
+        macs = sum(lr.stats.macs * lr.layer.count for lr in self.layers)
+        energy: dict[str, float] = {}
+        for lr in self.layers:
+            for comp, pj in lr.energy.components.items():
+                energy[comp] = energy.get(comp, 0.0) + pj * lr.layer.count
+        energy_pj = sum(energy.values())
+        time_s = cycles / (self.freq_mhz * 1e6)
+        pes = self.config.unit.rows * self.config.unit.cols
+        return {
+            "cycles": cycles, "stall_cycles": stall, "time_s": time_s, "macs": macs,
+            "utilization": macs / (pes * cycles) if cycles else 0.0,
+            "tops": 2 * macs / time_s / 1e12 if time_s else 0.0,
+            "energy_pj": energy_pj, "energy_by_component_pj": energy,
+            "average_power_w": energy_pj * 1e-12 / time_s if time_s else 0.0,
+            "area_mm2": self.area.total_mm2,
+        }
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.config.name, "config": self.config.model_dump(mode="json"),
+            "freq_mhz": self.freq_mhz, "totals": self.totals(), "area": self.area.to_dict(),
+            "layers": [lr.to_dict() for lr in self.layers], "warnings": self.warnings,
+        }
+
+
+def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str], None] | None = None,
+               tracer: Tracer | None = None) -> RunResult:
+    """Evaluate every layer; ``progress(done, total, layer_name)`` is called after each layer.
+    With the CL face and a ``tracer``, layers are traced one after another on one timeline."""
+    layers = resolve_layers(cfg, base_dir)
+    tech = load_tech(cfg.technology if not cfg.technology.endswith((".yaml", ".yml"))
+                     else str(_rel(base_dir, cfg.technology)))
+    unit = cfg.unit
+    period_ps = Clock.period_from_mhz(unit.freq_mhz)
+    results: list[LayerResult] = []
+    warnings: list[str] = []
+    for i, layer in enumerate(layers):
+        t0 = time.perf_counter()
+        match = None
+        if cfg.face == "cl":
+            rng = np.random.default_rng(cfg.seed + i)
+            a = unit.pe.random_operands((layer.m, layer.k), rng)
+            b = unit.pe.random_operands((layer.k, layer.n), rng)
+            c, stats = run_gemm_cl(unit, a, b, trace=tracer)
+            match = bool(np.array_equal(c, gemm_fl(unit, a, b)))
+            if tracer is not None:
+                tracer.offset_ps += stats.cycles * period_ps
+        else:
+            stats = gemm_cost(unit, layer.m, layer.n, layer.k, accounting=cfg.accounting)
+        warnings += [f"{layer.name}: {w}" for w in stats.warnings]
+        results.append(LayerResult(layer, stats, gemm_energy(unit, stats, tech), match, time.perf_counter() - t0))
+        if progress is not None:
+            progress(i + 1, len(layers), layer.name)
+    return RunResult(cfg, results, unit_area(unit, tech), 1e6 / period_ps, warnings)
+
+
+def _rel(base: Path, p: str) -> Path:
+    path = Path(p)
+    return path if path.is_absolute() else base / path

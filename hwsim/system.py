@@ -1,0 +1,113 @@
+"""Run configs: a systolic unit, a technology and a workload, loaded from YAML.
+
+Example (``examples/demo.yaml``)::
+
+    name: demo
+    unit: {rows: 32, cols: 32, dataflow: ws, pe: {input: int8, accumulator: int32}}
+    workload:
+      gemms:
+        - {name: qkv, m: 128, n: 768, k: 256}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hwsim.errors import ConfigError, config_error_from
+from hwsim.systolic.config import SystolicConfig
+
+
+class GemmLayer(BaseModel):
+    """One GEMM of the workload: C[m,n] = A[m,k] . B[k,n], run ``count`` times."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field(..., min_length=1)
+    m: int = Field(..., ge=1, le=1 << 31)
+    n: int = Field(..., ge=1, le=1 << 31)
+    k: int = Field(..., ge=1, le=1 << 31)
+    count: int = Field(1, ge=1, le=1 << 20, description="repetitions (e.g. identical transformer blocks)")
+
+
+class WorkloadConfig(BaseModel):
+    """Either a list of GEMMs or a SCALE-Sim topology CSV (path relative to the config file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    gemms: list[GemmLayer] = Field(default_factory=list)
+    scalesim_topology: str | None = None
+    topology_kind: Literal["auto", "conv", "gemm"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "WorkloadConfig":
+        if bool(self.gemms) == bool(self.scalesim_topology):
+            raise ValueError("give exactly one of 'gemms' (a non-empty list) or 'scalesim_topology' (a CSV path)")
+        return self
+
+
+class RunConfig(BaseModel):
+    """What ``hwsim run`` runs: one unit, a technology table, a workload and how to evaluate it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="report folder name")
+    unit: SystolicConfig
+    technology: str = Field("horowitz45", description="technology table name or YAML path")
+    face: Literal["cost", "cl"] = "cost"
+    accounting: Literal["hwsim", "scalesim"] = "hwsim"
+    seed: int = Field(0, ge=0, description="seed of the random operands used by the CL face")
+    workload: WorkloadConfig
+
+    @model_validator(mode="after")
+    def _accounting_face(self) -> "RunConfig":
+        if self.accounting == "scalesim" and self.face != "cost":
+            raise ValueError("accounting 'scalesim' is a cost-face view; use face: cost")
+        return self
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    m: int
+    n: int
+    k: int
+    count: int = 1
+
+
+def read_yaml(path: str | Path) -> object:
+    """Parse a YAML file; a missing file or a syntax error is one readable ConfigError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config fields at the top level, got {type(data).__name__}")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise config_error_from(err, root=Path(path).stem) from None
+
+
+def resolve_layers(cfg: RunConfig, base_dir: Path) -> list[Layer]:
+    """The workload as a list of GEMM layers (SCALE-Sim conv layers become their im2col GEMMs)."""
+    wl = cfg.workload
+    if wl.gemms:
+        return [Layer(g.name, g.m, g.n, g.k, g.count) for g in wl.gemms]
+    from hwsim.compat.scalesim import read_topology
+
+    topo = Path(wl.scalesim_topology)
+    if not topo.is_absolute():
+        topo = base_dir / topo
+    return [Layer(lay.name, lay.m, lay.n, lay.k) for lay in read_topology(topo, wl.topology_kind)]
