@@ -17,7 +17,7 @@ from rich.table import Table
 
 from hwsim.errors import ConfigError, HwsimError, format_validation_error
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="hwsim: cycle-level models, cost models and reports for AI accelerators.")
 out = Console()
 err_console = Console(stderr=True)

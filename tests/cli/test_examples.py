@@ -1,0 +1,39 @@
+"""Examples are tests: every config in examples/ runs, and its key figures are checked."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hwsim.system import load_run_config, resolve_layers
+from hwsim.systolic.cost import gemm_cost
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+def test_there_are_examples():
+    assert {p.name for p in EXAMPLES} >= {"demo.yaml", "demo_cl.yaml"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_runs_and_key_figures_hold(path, tmp_path):
+    cfg = load_run_config(path)
+    args = [sys.executable, "-m", "hwsim", "run", str(path), "--out", str(tmp_path / "r"), "--json"]
+    if cfg.face == "cl":
+        args += ["--trace", str(tmp_path / "trace.json")]
+    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    layers = resolve_layers(cfg, path.parent)
+    assert [lay["name"] for lay in data["layers"]] == [lay.name for lay in layers]
+    # every face's cycle count equals the cost face's closed form
+    expected = sum(gemm_cost(cfg.unit, l.m, l.n, l.k, cfg.accounting).cycles * l.count for l in layers)
+    assert data["totals"]["cycles"] == expected
+    assert data["totals"]["macs"] == sum(l.m * l.n * l.k * l.count for l in layers)
+    assert data["totals"]["energy_pj"] > 0 and data["totals"]["area_mm2"] > 0
+    if cfg.face == "cl":
+        assert all(lay["values_match_fl"] for lay in data["layers"])
+        assert json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
