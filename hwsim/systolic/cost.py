@@ -13,7 +13,7 @@ from hwsim.systolic.config import SystolicConfig
 from hwsim.systolic.dataflow import Dataflow, get_dataflow
 from hwsim.systolic.result import GemmStats
 from hwsim.systolic.schedule import (
-    Load, Phase, build_plan, chunk_steps, port_timing, serialisation_cycles, sram_problems,
+    FoldTemplate, chunk_steps, fold_template, port_timing, serialisation_cycles, sram_problems,
 )
 
 ACCOUNTINGS = ("hwsim", "scalesim")
@@ -40,39 +40,114 @@ def _stream_bytes_per_fold(cfg: SystolicConfig, df: Dataflow, r: int, c: int, t:
     return out
 
 
-def supply_timeline(cfg: SystolicConfig, loads: list[Load], phases: list[Phase]) -> tuple[int, dict[str, int]]:
-    """Total cycles and stall cycles per operand of a plan under the configured memory port.
+# Supply state at a fold boundary, relative to the fold's start: when the port is next free, and when
+# the array took the last load of A and of B (None: no load of that operand yet).
+SupplyState = tuple[int, "int | None", "int | None"]
 
-    Mirrors the CL model's processes: the port serves loads in order (a load waits for the port and
-    for its buffer half); a phase takes its loads in order when it starts, waiting for any not ready.
+
+def fold_supply_step(state: SupplyState, tpl: FoldTemplate, bpc: int | None, latency: int
+                     ) -> tuple[tuple[int, int, int], SupplyState]:
+    """Advance the supply recursion over one fold: ((fold cycles incl. stalls, stall A, stall B), state).
+
+    Mirrors the CL processes: the port serves loads in order, a load starting when the port is free
+    and its buffer half is free (the previous load of the operand taken by the array); a phase takes
+    its loads in order when it starts, stalling for any not ready.
     """
-    bpc, latency = port_timing(cfg)
-    prev_same: list[int | None] = []
-    last: dict[str, int] = {}
-    for ld in loads:
-        prev_same.append(last.get(ld.operand))
-        last[ld.operand] = ld.index
-    ready = [0] * len(loads)
-    taken = [0] * len(loads)
-    port_free = 0
+    port_free, last_a, last_b = state
+    last_taken = {"a": last_a, "b": last_b}
+    n = len(tpl.loads)
+    ready = [0] * n
     computed = 0
     now = 0
     stalls = {"a": 0, "b": 0}
-    for ph in phases:
-        for j in ph.loads:
+    for _kind, cycles, ids in tpl.phases:
+        for j in ids:
             while computed <= j:  # the in-order port reaches load j
-                i = computed
-                ps = prev_same[i]
-                start = port_free if ps is None else max(port_free, taken[ps])
-                port_free = start + serialisation_cycles(loads[i].nbytes, bpc)
-                ready[i] = port_free + latency
+                op, nbytes = tpl.loads[computed][0], tpl.loads[computed][1]
+                prev = last_taken[op]
+                start = port_free if prev is None else max(port_free, prev)
+                port_free = start + serialisation_cycles(nbytes, bpc)
+                ready[computed] = port_free + latency
                 computed += 1
+            op = tpl.loads[j][0]
             if ready[j] > now:
-                stalls[loads[j].operand] += ready[j] - now
+                stalls[op] += ready[j] - now
                 now = ready[j]
-            taken[j] = now
-        now += ph.cycles
-    return now, stalls
+            last_taken[op] = now
+        now += cycles
+
+    def rel(x):
+        return None if x is None else x - now
+
+    return (now, stalls["a"], stalls["b"]), (port_free - now, rel(last_taken["a"]), rel(last_taken["b"]))
+
+
+def _repeat(state, count: int, step, shortcut: bool = True):
+    """Apply ``step`` ``count`` times. The recursion is shift-invariant, so once a state recurs the
+    sequence of deltas repeats exactly: whole periods are then added in one go."""
+    total = (0, 0, 0)
+    seen: dict = {}
+    states: list = []
+    deltas: list = []
+    i = 0
+    while i < count:
+        if shortcut and state in seen:
+            j = seen[state]
+            period = deltas[j:i]
+            n_periods, rest = divmod(count - i, i - j)
+            per = tuple(map(sum, zip(*period)))
+            total = tuple(t + n_periods * p for t, p in zip(total, per))
+            for d in deltas[j : j + rest]:
+                total = tuple(map(sum, zip(total, d)))
+            return total, states[j + rest]
+        seen[state] = i
+        states.append(state)
+        delta, state = step(state)
+        deltas.append(delta)
+        total = tuple(map(sum, zip(total, delta)))
+        i += 1
+    return total, state
+
+
+def supply_timeline(cfg: SystolicConfig, m: int, n: int, k: int, shortcut: bool = True
+                    ) -> tuple[int, dict[str, int]]:
+    """Total cycles and stall cycles per operand of the GEMM under the configured memory port.
+
+    Folds run column fold by column fold, each a run of full row folds then a remainder; runs of
+    identical folds (and identical column folds) are summed by period detection, so a layer with
+    thousands of folds costs a handful of fold evaluations. ``shortcut=False`` evaluates every fold.
+    """
+    df = get_dataflow(cfg.dataflow)
+    problems = sram_problems(cfg, m, n, k)
+    if problems:
+        raise ConfigError(problems)
+    bpc, latency = port_timing(cfg)
+    s_row, s_col, t = df.extents(m, n, k)
+    row_runs = _runs(s_row, cfg.rows)
+    templates = {(r, c): fold_template(cfg, df, r, c, t) for _, c in _runs(s_col, cfg.cols) for _, r in row_runs}
+
+    def column_fold(c):
+        def step(state):
+            total = (0, 0, 0)
+            for count, r in row_runs:
+                d, state = _repeat(state, count, lambda s, r=r: fold_supply_step(s, templates[(r, c)], bpc, latency),
+                                   shortcut)
+                total = tuple(map(sum, zip(total, d)))
+            return total, state
+        return step
+
+    state: SupplyState = (0, None, None)
+    total = (0, 0, 0)
+    for count, c in _runs(s_col, cfg.cols):
+        d, state = _repeat(state, count, column_fold(c), shortcut)
+        total = tuple(map(sum, zip(total, d)))
+    return total[0], {"a": total[1], "b": total[2]}
+
+
+def _runs(extent: int, size: int) -> list[tuple[int, int]]:
+    """Fold lengths along one axis in execution order, run-length encoded: full folds, then the rest."""
+    full, rest = divmod(extent, size)
+    return ([(full, size)] if full else []) + ([(1, rest)] if rest else [])
 
 
 def gemm_cost(cfg: SystolicConfig, m: int, n: int, k: int, accounting: str = "hwsim") -> GemmStats:
@@ -120,8 +195,7 @@ def gemm_cost(cfg: SystolicConfig, m: int, n: int, k: int, accounting: str = "hw
                     for p in sram_problems(cfg, m, n, k)]
         total = compute
     else:
-        _, loads, phases = build_plan(cfg, m, n, k)
-        total, stalls = supply_timeline(cfg, loads, phases)
+        total, stalls = supply_timeline(cfg, m, n, k)
     return GemmStats(
         m=m, n=n, k=k, rows=R, cols=C, dataflow=df.name, face="cost", accounting=accounting,
         cycles=total, compute_cycles=compute, stall_cycles=total - compute, macs=m * n * k,

@@ -76,6 +76,35 @@ def sram_problems(cfg: SystolicConfig, m: int, n: int, k: int) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class FoldTemplate:
+    """Loads and phases of a fold of one shape; load indices in phases are local to the fold."""
+
+    loads: tuple[tuple[str, int, int, str, int, int], ...]  # (operand, nbytes, words, kind, step0, steps)
+    phases: tuple[tuple[str, int, tuple[int, ...]], ...]  # (kind, cycles, local load indices)
+
+
+def fold_template(cfg: SystolicConfig, df: Dataflow, r: int, c: int, t: int) -> FoldTemplate:
+    """The supply plan of one r x c fold with temporal extent t."""
+    fmt = cfg.pe.in_fmt
+    steps, _ = chunk_steps(cfg, df, r, c, t)
+    loads: list[tuple[str, int, int, str, int, int]] = []
+    phases: list[tuple[str, int, tuple[int, ...]]] = []
+    if df.stationary:
+        loads.append((df.stationary, fmt.storage_bytes(r * c), r * c, "stationary", 0, r))
+        phases.append(("preload", df.preload_cycles(r, c), (0,)))
+    per_step = df.stream_words_per_step(r, c)
+    for s0 in range(0, t, steps):
+        n_steps = min(steps, t - s0)
+        ids = []
+        for op, w in per_step.items():
+            ids.append(len(loads))
+            loads.append((op, fmt.storage_bytes(w * n_steps), w * n_steps, "stream", s0, n_steps))
+        phases.append(("stream", n_steps, tuple(ids)))
+    phases.append(("tail", df.tail_cycles(r, c, cfg.rows, cfg.cols), ()))
+    return FoldTemplate(tuple(loads), tuple(phases))
+
+
 def build_plan(cfg: SystolicConfig, m: int, n: int, k: int) -> tuple[list[Fold], list[Load], list[Phase]]:
     """Folds, port loads and array phases for C[m,n] = A[m,k] . B[k,n]. Tail phases carry the
     cycle-true tail length (the CL face measures its own and must agree)."""
@@ -83,28 +112,21 @@ def build_plan(cfg: SystolicConfig, m: int, n: int, k: int) -> tuple[list[Fold],
     problems = sram_problems(cfg, m, n, k)
     if problems:
         raise ConfigError(problems)
-    fmt = cfg.pe.in_fmt
     _, _, t = df.extents(m, n, k)
     folds = list(df.folds(m, n, k, cfg.rows, cfg.cols))
+    templates: dict[tuple[int, int], FoldTemplate] = {}
     loads: list[Load] = []
     phases: list[Phase] = []
-
-    def add_load(op: str, words: int, fold: Fold, kind: str, step0: int, steps: int) -> int:
-        loads.append(Load(len(loads), op, fmt.storage_bytes(words), words, fold.index, kind, step0, steps))
-        return loads[-1].index
-
     for fold in folds:
-        r, c = fold.rows, fold.cols
-        steps, _ = chunk_steps(cfg, df, r, c, t)
-        if df.stationary:
-            li = add_load(df.stationary, r * c, fold, "stationary", 0, r)
-            phases.append(Phase("preload", fold.index, df.preload_cycles(r, c), (li,)))
-        per_step = df.stream_words_per_step(r, c)
-        for s0 in range(0, t, steps):
-            n_steps = min(steps, t - s0)
-            ids = tuple(add_load(op, w * n_steps, fold, "stream", s0, n_steps) for op, w in per_step.items())
-            phases.append(Phase("stream", fold.index, n_steps, ids))
-        phases.append(Phase("tail", fold.index, df.tail_cycles(r, c, cfg.rows, cfg.cols), ()))
+        key = (fold.rows, fold.cols)
+        if key not in templates:
+            templates[key] = fold_template(cfg, df, fold.rows, fold.cols, t)
+        tpl = templates[key]
+        base = len(loads)
+        for op, nbytes, words, kind, step0, steps in tpl.loads:
+            loads.append(Load(len(loads), op, nbytes, words, fold.index, kind, step0, steps))
+        for kind, cycles, ids in tpl.phases:
+            phases.append(Phase(kind, fold.index, cycles, tuple(base + i for i in ids)))
     return folds, loads, phases
 
 

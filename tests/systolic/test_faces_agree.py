@@ -75,3 +75,22 @@ def test_cl_is_deterministic():
                          memory_port={"bandwidth_bytes_per_cycle": 5, "latency_cycles": 3})
     runs = [check(cfg, 9, 7, 11, seed=3) for _ in range(2)]
     assert np.array_equal(runs[0][2], runs[1][2]) and runs[0][3] == runs[1][3]
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 8), cols=st.integers(1, 8), m=st.integers(1, 200), n=st.integers(1, 200),
+       k=st.integers(1, 200), dataflow=dataflows, bandwidth=st.integers(1, 64), latency=st.integers(0, 200),
+       a_kib=st.sampled_from([0.25, 1, 4]), b_kib=st.sampled_from([0.25, 1, 4]))
+def test_period_shortcut_is_exact(rows, cols, m, n, k, dataflow, bandwidth, latency, a_kib, b_kib):
+    """Summing repeated folds by period detection gives the same integers as evaluating every fold."""
+    from hwsim.systolic.cost import supply_timeline
+
+    cfg = SystolicConfig(rows=rows, cols=cols, dataflow=dataflow, sram={"a_kib": a_kib, "b_kib": b_kib},
+                         memory_port={"bandwidth_bytes_per_cycle": bandwidth, "latency_cycles": latency})
+    assert supply_timeline(cfg, m, n, k) == supply_timeline(cfg, m, n, k, shortcut=False)
+
+
+def test_cl_equals_cost_on_a_many_fold_layer_with_chunked_streams():
+    cfg = SystolicConfig(rows=4, cols=4, dataflow="ws", sram={"a_kib": 0.0625, "b_kib": 0.0625},
+                         memory_port={"bandwidth_bytes_per_cycle": 3, "latency_cycles": 9})
+    check(cfg, 70, 23, 37)

@@ -1,0 +1,100 @@
+"""Energy of a GEMM on the systolic unit: the unit's action counts priced by a technology table.
+
+Nothing here models hardware behaviour: every term is a count from :class:`GemmStats` (or a fixed
+per-action bit width from the config) times a :class:`TechTable` price.
+
+Components (pJ):
+
+* ``mac``: ``stats.macs`` x (multiply at the input format + add at the accumulator format).
+* ``registers``: flip-flop bits written x energy per bit. Rule: every MAC writes one input-width
+  register per *streamed* operand the PE passes on (WS/IS: 1, OS: 2) and one accumulator-width
+  partial-sum register; every stationary word (WS: B, IS: A; counted by its SRAM reads) is written
+  once into its PE's register. Shift hops while the stationary tile is loaded and while OS results
+  drain are not counted.
+* ``sram_a`` / ``sram_b`` / ``sram_c``: (reads + writes) words x bytes per word x pJ/byte of an
+  SRAM of that operand's configured capacity (``cfg.sram.a_kib`` ...). A/B words are
+  ``cfg.pe.in_fmt.bits`` wide (int4: half a byte), C words accumulator-wide.
+* ``memory_port``: bytes over the memory port (``sum(stats.port_bytes.values())``) x DRAM pJ/byte.
+
+Not included: leakage, clock tree, idle PEs, control, and the C results' trip back to DRAM (the stats
+do not count it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from hwsim.errors import ConfigError
+from hwsim.power.tech import TechTable
+from hwsim.systolic.config import SystolicConfig
+from hwsim.systolic.dataflow import get_dataflow
+from hwsim.systolic.result import GemmStats
+
+
+@dataclass
+class EnergyBreakdown:
+    """Energy by component, in pJ, with the name of the technology table that priced it."""
+
+    components: dict[str, float]
+    tech: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_pj(self) -> float:
+        """Sum of the components, pJ."""
+        return math.fsum(self.components.values())
+
+    def average_power_w(self, cycles: int, freq_mhz: float) -> float:
+        """Average power over ``cycles`` clock cycles at ``freq_mhz``: energy / time, W."""
+        if isinstance(cycles, bool) or not isinstance(cycles, (int, float)) or not cycles > 0:
+            raise ConfigError(f"cycles: must be > 0 to average power over, got {cycles!r}")
+        if isinstance(freq_mhz, bool) or not isinstance(freq_mhz, (int, float)) or not freq_mhz > 0:
+            raise ConfigError(f"freq_mhz: must be > 0, got {freq_mhz!r}")
+        seconds = cycles / (freq_mhz * 1e6)
+        return self.total_pj * 1e-12 / seconds
+
+    def to_dict(self) -> dict:
+        return {"tech": self.tech, "components_pj": dict(self.components), "total_pj": self.total_pj,
+                "warnings": list(self.warnings)}
+
+
+def register_bits_written(cfg: SystolicConfig, stats: GemmStats) -> int:
+    """Flip-flop bits written during the GEMM under the rule in the module docstring."""
+    df = get_dataflow(cfg.dataflow)
+    in_bits, acc_bits = cfg.pe.in_fmt.bits, cfg.pe.acc_fmt.bits
+    per_mac = len(df.streamed) * in_bits + acc_bits
+    stationary_words = stats.sram_reads[df.stationary] if df.stationary else 0
+    return stats.macs * per_mac + stationary_words * in_bits
+
+
+def _check_match(cfg: SystolicConfig, stats: GemmStats) -> None:
+    mine = (cfg.rows, cfg.cols, cfg.dataflow)
+    theirs = (stats.rows, stats.cols, stats.dataflow)
+    if mine != theirs:
+        raise ConfigError(f"gemm_energy: the stats are for a {theirs[0]}x{theirs[1]} {theirs[2]} array, "
+                          f"the config describes a {mine[0]}x{mine[1]} {mine[2]} array")
+
+
+def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable) -> EnergyBreakdown:
+    """Energy of one GEMM (``stats`` from any face of the unit ``cfg``) priced by ``tech``, pJ."""
+    _check_match(cfg, stats)
+    in_bytes = cfg.pe.in_fmt.bits / 8
+    acc_bytes = cfg.pe.acc_fmt.bits / 8
+    word_bytes = {"a": in_bytes, "b": in_bytes, "c": acc_bytes}
+
+    components = {
+        "mac": stats.macs * tech.mac_energy_pj(cfg.pe.input, cfg.pe.accumulator),
+        "registers": tech.register_energy_pj(register_bits_written(cfg, stats)),
+    }
+    for op in ("a", "b", "c"):
+        words = stats.sram_reads.get(op, 0) + stats.sram_writes.get(op, 0)
+        capacity_bytes = cfg.sram.kib(op) * 1024
+        components[f"sram_{op}"] = words * word_bytes[op] * tech.sram_energy_pj_per_byte(capacity_bytes)
+    components["memory_port"] = sum(stats.port_bytes.values()) * tech.dram_energy_pj_per_byte()
+
+    warnings = []
+    if cfg.pe.multiplier.kind != "exact":
+        warnings.append(f"pe.multiplier {cfg.pe.multiplier.kind!r} is priced as an exact "
+                        f"{cfg.pe.input} multiplier (the table has no entry for approximate designs)")
+    return EnergyBreakdown(components=components, tech=tech.name, warnings=warnings)
