@@ -13,12 +13,11 @@ the link is busy during cycles ``[t, t + ceil(n / bytes_per_cycle))`` and the it
 
 from __future__ import annotations
 
-import math
-
 import simpy
 
 from hwsim.core.clock import Clock
 from hwsim.errors import ConfigError
+from hwsim.memory.port import serialisation_cycles
 
 
 class Link:
@@ -42,9 +41,7 @@ class Link:
 
     def serialisation_cycles(self, nbytes: int) -> int:
         """Cycles the wire is busy sending ``nbytes``."""
-        if self.bytes_per_cycle is None or nbytes <= 0:
-            return 0
-        return math.ceil(nbytes / self.bytes_per_cycle)
+        return serialisation_cycles(nbytes, self.bytes_per_cycle)
 
     def send(self, nbytes: int):
         """Generator: hold the wire while ``nbytes`` are serialised (FIFO order among senders)."""

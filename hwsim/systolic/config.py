@@ -6,28 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hwsim.memory.port import MemoryPortConfig
+from hwsim.memory.sram import SramConfig
 from hwsim.pe.config import PEConfig
 
-
-class SramConfig(BaseModel):
-    """Operand/result SRAM capacities in KiB. Each operand SRAM is double-buffered: it is split in two
-    halves, one being read by the array while the other is filled by the memory port."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    a_kib: float = Field(64, gt=0, le=1 << 20, description="A-operand (activation / ifmap) SRAM, KiB")
-    b_kib: float = Field(64, gt=0, le=1 << 20, description="B-operand (weight / filter) SRAM, KiB")
-    c_kib: float = Field(64, gt=0, le=1 << 20, description="C (result / psum accumulator) SRAM, KiB")
-
-    def kib(self, operand: str) -> float:
-        return {"a": self.a_kib, "b": self.b_kib, "c": self.c_kib}[operand]
-
-
-class MemoryPortConfig(BaseModel):
-    """The port that fills the operand SRAMs from off-array memory: one transfer at a time, in order."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    bandwidth_bytes_per_cycle: int = Field(..., ge=1, le=1 << 20, description="bytes per unit clock cycle")
-    latency_cycles: int = Field(0, ge=0, le=1 << 20, description="cycles from last byte sent to data usable")
+# SramConfig and MemoryPortConfig live in hwsim.memory; re-exported here for convenience.
+__all__ = ["MemoryPortConfig", "SramConfig", "SystolicConfig"]
 
 
 class SystolicConfig(BaseModel):

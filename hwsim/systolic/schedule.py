@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hwsim.errors import ConfigError
+from hwsim.memory.port import serialisation_cycles  # noqa: F401  (re-exported)
 from hwsim.systolic.config import SystolicConfig
 from hwsim.systolic.dataflow import Dataflow, Fold, get_dataflow
 
@@ -52,7 +53,7 @@ def chunk_steps(cfg: SystolicConfig, df: Dataflow, r: int, c: int, t: int) -> tu
     problems = []
     steps = t
     for op, words in df.stream_words_per_step(r, c).items():
-        half_bits = int(cfg.sram.kib(op) * 1024 * 8) // 2
+        half_bits = cfg.sram.half_bits(op)
         fit = half_bits // (words * bits)
         if fit < 1:
             problems.append(f"sram.{op}_kib: {cfg.sram.kib(op)} KiB cannot hold one row of {words} "
@@ -61,7 +62,7 @@ def chunk_steps(cfg: SystolicConfig, df: Dataflow, r: int, c: int, t: int) -> tu
         steps = min(steps, max(fit, 1))
     if df.stationary:
         op = df.stationary
-        half_bits = int(cfg.sram.kib(op) * 1024 * 8) // 2
+        half_bits = cfg.sram.half_bits(op)
         if r * c * bits > half_bits:
             problems.append(f"sram.{op}_kib: {cfg.sram.kib(op)} KiB cannot double-buffer the {r}x{c} "
                             f"stationary tile; need >= {2 * r * c * bits / 8 / 1024:.3f} KiB")
@@ -138,7 +139,3 @@ def port_timing(cfg: SystolicConfig) -> tuple[int | None, int]:
     return port.bandwidth_bytes_per_cycle, port.latency_cycles
 
 
-def serialisation_cycles(nbytes: int, bytes_per_cycle: int | None) -> int:
-    if bytes_per_cycle is None or nbytes <= 0:
-        return 0
-    return -(-nbytes // bytes_per_cycle)
