@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from hwsim.pe.formats import ACC_FORMATS, INPUT_FORMATS, NumberFormat, get_format
 from hwsim.pe.multiplier import Multiplier, MultiplierConfig, get_multiplier
@@ -24,18 +24,12 @@ class PEConfig(BaseModel):
     accumulator: str = Field("int32", description=f"accumulator format: one of {', '.join(ACC_FORMATS)}")
     multiplier: MultiplierConfig = Field(default_factory=MultiplierConfig)
 
-    @field_validator("input")
+    @field_validator("input", "accumulator")
     @classmethod
-    def _input_known(cls, v: str) -> str:
-        if v not in INPUT_FORMATS:
-            raise ValueError(f"must be one of {', '.join(INPUT_FORMATS)}")
-        return v
-
-    @field_validator("accumulator")
-    @classmethod
-    def _acc_known(cls, v: str) -> str:
-        if v not in ACC_FORMATS:
-            raise ValueError(f"must be one of {', '.join(ACC_FORMATS)}")
+    def _known(cls, v: str, info: ValidationInfo) -> str:
+        allowed = INPUT_FORMATS if info.field_name == "input" else ACC_FORMATS
+        if v not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
         return v
 
     @model_validator(mode="after")

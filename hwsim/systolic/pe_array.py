@@ -20,12 +20,40 @@ import numpy as np
 from hwsim.pe.config import PEConfig
 
 
-class StationaryArray:
+class _PEArray:
+    """What both array machines share: dimensions, PE arithmetic and per-fold bookkeeping."""
+
+    def __init__(self, rows: int, cols: int, pe: PEConfig):
+        self.R, self.C = rows, cols
+        self.pe = pe
+        self.macs = 0
+        self._zero_row = np.zeros((1, cols), pe.acc_dtype)
+        self._false_row = np.zeros((1, cols), bool)
+        self._zero_tag = np.zeros((1, cols), np.int64)
+
+    def _begin_fold(self, r: int, c: int, t: int, out_shape: tuple[int, int]) -> None:
+        self.r, self.c, self.t = r, c, t
+        self.tau = 0  # stream/tail cycles so far in this fold
+        self.steps_read = 0
+        self.y = np.zeros(out_shape, self.pe.acc_dtype)
+        self.outputs = 0
+        self.fold_macs = 0
+
+    def _count(self, active: np.ndarray) -> None:
+        n_active = int(np.count_nonzero(active))
+        self.macs += n_active
+        self.fold_macs += n_active
+
+    def result(self) -> np.ndarray:
+        """The fold's result (t x c for WS/IS, r x c for OS)."""
+        return self.y
+
+
+class StationaryArray(_PEArray):
     """WS/IS array. ``stationary`` names the operand held in the PEs ("b" for WS, "a" for IS)."""
 
     def __init__(self, rows: int, cols: int, pe: PEConfig, stationary: str):
-        self.R, self.C = rows, cols
-        self.pe = pe
+        super().__init__(rows, cols, pe)
         self.stationary_is_a = stationary == "a"
         in_dt, acc_dt = pe.in_fmt.dtype, pe.acc_dtype
         self.w = np.zeros((rows, cols), in_dt)
@@ -38,21 +66,12 @@ class StationaryArray:
         self.pt = np.zeros((rows, cols), np.int64)
         self.ring = np.zeros((rows, rows), in_dt)  # skew buffer: last R SRAM rows read
         self._k = np.arange(rows)
-        self._zero_row = np.zeros((1, cols), acc_dt)
-        self._false_row = np.zeros((1, cols), bool)
-        self._zero_tag = np.zeros((1, cols), np.int64)
-        self.macs = 0
 
     def start_fold(self, r: int, c: int, t: int) -> None:
         """Begin a fold using r rows and c columns with temporal extent t (array is empty between folds)."""
-        self.r, self.c, self.t = r, c, t
+        self._begin_fold(r, c, t, (t, c))
         self.xv[:] = False
         self.pv[:] = False
-        self.tau = 0  # stream cycles so far in this fold
-        self.steps_read = 0
-        self.y = np.zeros((t, c), self.pe.acc_dtype)
-        self.outputs = 0
-        self.fold_macs = 0
 
     def preload_cycle(self, row: np.ndarray) -> None:
         """Shift the stationary tile down one row; ``row`` (c values) enters the top row.
@@ -88,9 +107,7 @@ class StationaryArray:
         self.p = np.where(active, self.pe.accumulate(p_in, prod), p_in)
         self.pv = active | pv_in
         self.pt = np.where(active, self.xt, pt_in)
-        n_active = int(np.count_nonzero(active))
-        self.macs += n_active
-        self.fold_macs += n_active
+        self._count(active)
         out_valid = self.pv[R - 1, : self.c]
         if out_valid.any():
             cols = np.nonzero(out_valid)[0]
@@ -99,19 +116,15 @@ class StationaryArray:
         self.tau += 1
 
     def fold_done(self) -> bool:
+        """All t x c results (Y[t, j] = sum_k X[t, k] * S[k, j]) have left the array."""
         return self.outputs == self.t * self.c
 
-    def result(self) -> np.ndarray:
-        """Fold result Y (t x c): Y[t, j] = sum_k X[t, k] * S[k, j]."""
-        return self.y
 
-
-class OutputArray:
+class OutputArray(_PEArray):
     """OS array: PE(i, j) accumulates C[row0 + i, col0 + j] over K, then drains down the columns."""
 
     def __init__(self, rows: int, cols: int, pe: PEConfig):
-        self.R, self.C = rows, cols
-        self.pe = pe
+        super().__init__(rows, cols, pe)
         in_dt, acc_dt = pe.in_fmt.dtype, pe.acc_dtype
         self.a = np.zeros((rows, cols), in_dt)
         self.av = np.zeros((rows, cols), bool)
@@ -124,23 +137,14 @@ class OutputArray:
         self.ring_b = np.zeros((cols, cols), in_dt)
         self._i = np.arange(rows)
         self._j = np.arange(cols)
-        self._zero_row = np.zeros((1, cols), acc_dt)
-        self._false_row = np.zeros((1, cols), bool)
-        self._zero_tag = np.zeros((1, cols), np.int64)
-        self.macs = 0
 
     def start_fold(self, r: int, c: int, t: int) -> None:
-        self.r, self.c, self.t = r, c, t
+        self._begin_fold(r, c, t, (r, c))
         self.av[:] = False
         self.bv[:] = False
         self.acc[:] = 0
         self.accv[:] = False
         self.acc_row[:] = self._i[:, None]
-        self.tau = 0
-        self.steps_read = 0
-        self.y = np.zeros((r, c), self.pe.acc_dtype)
-        self.outputs = 0
-        self.fold_macs = 0
         self.draining = False
 
     def step(self, read_a: np.ndarray | None, read_b: np.ndarray | None) -> None:
@@ -169,9 +173,7 @@ class OutputArray:
         active = self.av & self.bv
         self.acc = np.where(active, self.pe.accumulate(self.acc, self.pe.mul.multiply(self.a, self.b)), self.acc)
         self.accv |= active
-        n_active = int(np.count_nonzero(active))
-        self.macs += n_active
-        self.fold_macs += n_active
+        self._count(active)
         self.tau += 1
 
     def _drain(self) -> None:
@@ -188,8 +190,5 @@ class OutputArray:
         self.acc_row = np.concatenate((self._zero_tag, self.acc_row[:-1]))
 
     def fold_done(self) -> bool:
+        """All r x c accumulators have been shifted out."""
         return self.outputs == self.r * self.c
-
-    def result(self) -> np.ndarray:
-        """Fold result Y (r x c)."""
-        return self.y
