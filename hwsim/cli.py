@@ -196,18 +196,21 @@ def scalesim(
     topology: Annotated[Path, typer.Option("-t", "--topology", help="SCALE-Sim topology CSV")],
     kind: Annotated[TopologyKind, typer.Option("-i", "--kind", help="conv, gemm or auto-detect")] = TopologyKind.auto,
     accounting: Annotated[Accounting, typer.Option(help="scalesim reproduces SCALE-Sim's compute cycles")] = Accounting.scalesim,
+    face: Annotated[Face, typer.Option(help="cost, or cl (cycle-level, with --accounting hwsim; slow for big layers)")] = Face.cost,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of per-layer records")] = False,
 ) -> None:
-    """Per-layer compute cycles, utilisation and SRAM traffic of SCALE-Sim inputs (cost face)."""
+    """Per-layer compute cycles, utilisation and SRAM traffic of SCALE-Sim inputs."""
     from hwsim.compat.scalesim import run_scalesim_inputs
 
-    rows = run_scalesim_inputs(config, topology, kind.value, accounting=accounting.value)
+    rows = run_scalesim_inputs(config, topology, kind.value, accounting=accounting.value, face=face.value)
     if as_json:
         print(json.dumps(rows))
         return
+    for w in dict.fromkeys(w for r in rows for w in r["warnings"]):
+        err_console.print(f"warning: {w}", highlight=False, markup=False)
     t = Table(title=f"{topology.name} on {config.name} ({accounting.value} accounting)")
     for col in ("layer", "M", "N", "K", "cycles", "util %", "map eff %", "SRAM A rd", "SRAM B rd", "SRAM C wr"):
-        t.add_column(col, justify="left" if col == "layer" else "right")
+        t.add_column(col, justify="left" if col == "layer" else "right", overflow="fold")
     for r in rows:
         t.add_row(r["name"], str(r["m"]), str(r["n"]), str(r["k"]), f"{r['cycles']:,}",
                   f"{r['utilization']:.2f}", f"{r['mapping_efficiency']:.2f}", f"{r['sram_reads']['a']:,}",

@@ -135,3 +135,17 @@ def test_run_trace_needs_cl_face(tmp_path):
     r = hwsim("run", cfg, "--trace", tmp_path / "t.json", "--out", tmp_path / "o")
     assert r.returncode == 2
     assert r.stderr.strip() == "error: --trace: traces come from the cycle-level simulation; set face: cl in the config"
+
+
+def test_scalesim_command_json_and_errors(tmp_path):
+    r = hwsim("scalesim", "-c", "workloads/scalesim/scale.cfg", "-t", "workloads/scalesim/gemm_small.csv", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    cfg = SystolicConfig(rows=32, cols=32, dataflow="ws", sram={"a_kib": 64, "b_kib": 64, "c_kib": 64})
+    for row in rows:
+        assert row["cycles"] == gemm_cost(cfg, row["m"], row["n"], row["k"], accounting="scalesim").cycles
+    bad = tmp_path / "bad.cfg"
+    bad.write_text("[general]\nrun_name = x\n[architecture_presets]\nArrayHeight: 0\n")
+    r = hwsim("scalesim", "-c", bad, "-t", "workloads/scalesim/gemm_small.csv")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "ArrayHeight: must be an integer from 1 to 4096, got '0'" in r.stderr
