@@ -14,6 +14,7 @@ Three components on one clock:
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +119,7 @@ class SystolicCL(Component):
         else:
             self.array = OutputArray(cfg.rows, cfg.cols, cfg.pe)
         self.finished_ps: int | None = None
-        self.phase_log: list[tuple[str, int, int]] = []  # (kind, fold, cycles) as simulated
+        self.phase_log: list[tuple[str, int, int, int]] = []  # (kind, fold, start cycle, cycles) as simulated
 
     def _take(self, operand: str):
         t0 = self.env.now
@@ -131,10 +132,10 @@ class SystolicCL(Component):
 
     def _advance(self, kind: str, fold: Fold, cycles: int):
         t0 = self.env.now
+        self.phase_log.append((kind, fold.index, self.clock.now_cycles, cycles))
         if cycles:
             yield self.clock.cycles(cycles)
         self.stats.add("compute_cycles", cycles)
-        self.phase_log.append((kind, fold.index, cycles))
         self.span(f"busy:{kind}", t0, self.env.now, fold=fold.index)
 
     def run(self):
@@ -158,23 +159,25 @@ class SystolicCL(Component):
                     for op in self.df.streamed:
                         chunks[op] = (yield from self._take(op)).values
                     steps = ph.cycles
+                    now = self.clock.now_cycles
                     if isinstance(arr, OutputArray):
                         for s in range(steps):
-                            arr.step(chunks["a"][s], chunks["b"][s])
+                            arr.step(chunks["a"][s], chunks["b"][s], cycle=now + s)
                     else:
                         rows = chunks[self.df.streamed[0]]
                         for s in range(steps):
-                            arr.step(rows[s])
+                            arr.step(rows[s], cycle=now + s)
                     for op, vals in chunks.items():
                         self.stats.add(f"sram_read_{op}", vals.size)
                     yield from self._advance("stream", fold, steps)
                 else:  # tail: run until the last result has left the array
                     cycles = 0
+                    now = self.clock.now_cycles
                     while not arr.fold_done():
                         if isinstance(arr, OutputArray):
-                            arr.step(None, None)
+                            arr.step(None, None, cycle=now + cycles)
                         else:
-                            arr.step(None)
+                            arr.step(None, cycle=now + cycles)
                         cycles += 1
                     yield from self._advance("tail", fold, cycles)
             self.stats.add("mac", arr.macs - macs0)
@@ -190,6 +193,17 @@ class SystolicCL(Component):
                 f"valid_pes={int(np.count_nonzero(getattr(arr, 'pv', getattr(arr, 'accv', np.zeros(1)))))}")
 
 
+@dataclass
+class ClRun:
+    """Everything one CL simulation produced."""
+
+    c: np.ndarray  # C as the hardware holds it
+    stats: GemmStats
+    folds: list[Fold]
+    phases: list[tuple[str, int, int, int]]  # (kind, fold, start cycle, cycles) as simulated
+    events: list[tuple[int, int, int, int, int]] | None  # (cycle, fold, col, pos, value) if recorded
+
+
 def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
                 trace: str | Path | Tracer | None = None) -> tuple[np.ndarray, GemmStats]:
     """Simulate C = A . B on the unit; returns (C as the hardware holds it, stats).
@@ -197,6 +211,15 @@ def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
     ``trace``: a path to write a Chrome/Perfetto trace-event JSON file (one track per component),
     or a :class:`~hwsim.core.Tracer` to add this run's spans to (at its ``offset_ps``).
     """
+    run = simulate_gemm_cl(cfg, a, b, trace=trace)
+    return run.c, run.stats
+
+
+def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: str | Path | Tracer | None = None,
+                     record_outputs: bool = False) -> ClRun:
+    """:func:`run_gemm_cl` with the details a co-simulation needs: the phase timeline and, with
+    ``record_outputs``, every value written into the array's output register and its cycle
+    (``pos`` is the temporal index for WS/IS, the tile row for OS)."""
     a, b = check_operands(cfg, a, b)
     m, k = a.shape
     n = b.shape[1]
@@ -226,6 +249,9 @@ def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
     loader = OperandLoader(sim, "loader", clock, loads, payloads)
     unit = SystolicCL(sim, "array", clock, cfg, folds, phases, out_map, t)
     cbuf = ResultBuffer(sim, "c_sram", clock, cfg, m, n)
+    events: list | None = None
+    if record_outputs:
+        unit.array.events = []
     loader.connect("a_out", a_sram)
     loader.connect("b_out", b_sram)
     unit.connect("a_in", a_sram)
@@ -250,7 +276,21 @@ def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
     )
     if trace is not None and not isinstance(trace, Tracer):
         sim.tracer.write(trace)
-    return cfg.pe.finish(cbuf.c), stats
+    if record_outputs:
+        fold_of = _fold_of_cycle(unit.phase_log)
+        events = [(cyc, fold_of(cyc), col, pos, val) for cyc, col, pos, val in unit.array.events]
+    return ClRun(cfg.pe.finish(cbuf.c), stats, folds, unit.phase_log, events)
+
+
+def _fold_of_cycle(phase_log):
+    """Map a cycle to the fold whose phase contains it."""
+    starts = [start for _, _, start, _ in phase_log]
+    folds = [fold for _, fold, _, _ in phase_log]
+
+    def fold_of(cycle: int) -> int:
+        return folds[bisect.bisect_right(starts, cycle) - 1]
+
+    return fold_of
 
 
 def _period_ps(cfg: SystolicConfig) -> int:

@@ -27,6 +27,7 @@ class _PEArray:
         self.R, self.C = rows, cols
         self.pe = pe
         self.macs = 0
+        self.events: list[tuple[int, int, int, int]] | None = None  # (cycle, col, pos, value) if recording
         self._zero_row = np.zeros((1, cols), pe.acc_dtype)
         self._false_row = np.zeros((1, cols), bool)
         self._zero_tag = np.zeros((1, cols), np.int64)
@@ -38,6 +39,12 @@ class _PEArray:
         self.y = np.zeros(out_shape, self.pe.acc_dtype)
         self.outputs = 0
         self.fold_macs = 0
+
+    def _record(self, cycle: int | None, cols: np.ndarray, pos: np.ndarray, values: np.ndarray) -> None:
+        """Log outputs written into the output register this cycle (values at accumulator width)."""
+        if self.events is not None:
+            vals = self.pe.finish(values)
+            self.events.extend((cycle, int(j), int(p), v.item()) for j, p, v in zip(cols, pos, vals))
 
     def _count(self, active: np.ndarray) -> None:
         n_active = int(np.count_nonzero(active))
@@ -81,8 +88,9 @@ class StationaryArray(_PEArray):
         self.w[0, : self.c] = row
         self.wv[0] = np.arange(self.C) < self.c
 
-    def step(self, read_row: np.ndarray | None) -> None:
-        """One stream/tail cycle; ``read_row`` (r values) is the SRAM row read this cycle, if any."""
+    def step(self, read_row: np.ndarray | None, cycle: int | None = None) -> None:
+        """One stream/tail cycle; ``read_row`` (r values) is the SRAM row read this cycle, if any;
+        ``cycle`` (global) labels recorded outputs."""
         R = self.R
         if read_row is not None:
             self.ring[self.steps_read % R, : self.r] = read_row
@@ -113,6 +121,7 @@ class StationaryArray(_PEArray):
             cols = np.nonzero(out_valid)[0]
             self.y[self.pt[R - 1, cols], cols] = self.p[R - 1, cols]
             self.outputs += cols.size
+            self._record(cycle, cols, self.pt[R - 1, cols], self.p[R - 1, cols])
         self.tau += 1
 
     def fold_done(self) -> bool:
@@ -147,11 +156,11 @@ class OutputArray(_PEArray):
         self.acc_row[:] = self._i[:, None]
         self.draining = False
 
-    def step(self, read_a: np.ndarray | None, read_b: np.ndarray | None) -> None:
+    def step(self, read_a: np.ndarray | None, read_b: np.ndarray | None, cycle: int | None = None) -> None:
         """One cycle. In the stream, ``read_a`` (r values of A's column k) and ``read_b`` (c values of
         B's row k) are read; after it, MACs finish; once all are done the accumulators drain."""
         if self.draining or self.fold_macs == self.r * self.c * self.t and read_a is None:
-            self._drain()
+            self._drain(cycle)
             return
         R, C = self.R, self.C
         if read_a is not None:
@@ -176,7 +185,7 @@ class OutputArray(_PEArray):
         self._count(active)
         self.tau += 1
 
-    def _drain(self) -> None:
+    def _drain(self, cycle: int | None) -> None:
         """Shift accumulators down one row; the bottom row enters the output register."""
         self.draining = True
         R = self.R
@@ -185,6 +194,7 @@ class OutputArray(_PEArray):
             cols = np.nonzero(valid)[0]
             self.y[self.acc_row[R - 1, cols], cols] = self.acc[R - 1, cols]
             self.outputs += cols.size
+            self._record(cycle, cols, self.acc_row[R - 1, cols], self.acc[R - 1, cols])
         self.acc = np.concatenate((self._zero_row, self.acc[:-1]))
         self.accv = np.concatenate((self._false_row, self.accv[:-1]))
         self.acc_row = np.concatenate((self._zero_tag, self.acc_row[:-1]))
