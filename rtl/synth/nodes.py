@@ -1,0 +1,56 @@
+"""The technology-node table (``hwsim/power/data/nodes.yaml``) that turns synthesis into mm² and MHz."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hwsim.errors import ConfigError, config_error_from
+
+
+class Sourced(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    value: float = Field(..., gt=0)
+    source: str = Field(..., min_length=3)
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    density_mtr_per_mm2: float = Field(..., gt=0, description="million transistors per mm² of cells")
+    density_source: str = Field(..., min_length=3)
+    fo4_ps: float = Field(..., gt=0, description="FO4 inverter delay, ps")
+    fo4_source: str = Field(..., min_length=3)
+
+
+class NodeTable(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    references: dict[str, str]
+    utilization: Sourced
+    gate_delay_fo4: Sourced
+    register_overhead_fo4: Sourced
+    nodes: dict[str, Node]
+
+    def node(self, name: str) -> Node:
+        if name not in self.nodes:
+            raise ConfigError(f"--node: unknown technology node {name!r}; known: {', '.join(self.nodes)}")
+        return self.nodes[name]
+
+    def area_mm2(self, transistors: int, node: str) -> float:
+        """Block area: transistors at the node's density, divided by the placement utilisation."""
+        return transistors / (self.node(node).density_mtr_per_mm2 * 1e6) / self.utilization.value
+
+    def fmax_mhz(self, logic_depth: int, node: str) -> float:
+        """Highest clock: one period holds ``logic_depth`` gate levels plus the register overhead."""
+        fo4 = self.node(node).fo4_ps
+        period_ps = (logic_depth * self.gate_delay_fo4.value + self.register_overhead_fo4.value) * fo4
+        return 1e6 / period_ps
+
+
+def load_nodes() -> NodeTable:
+    text = resources.files("hwsim.power").joinpath("data/nodes.yaml").read_text()
+    try:
+        return NodeTable.model_validate(yaml.safe_load(text))
+    except ValidationError as err:
+        raise config_error_from(err, root="nodes.yaml") from None
