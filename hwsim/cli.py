@@ -19,7 +19,7 @@ from hwsim.errors import ConfigError, HwsimError, format_validation_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="hwsim: cycle-level models, cost models and reports for AI accelerators.")
-out = Console()
+out = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 
@@ -215,6 +215,132 @@ def scalesim(
         t.add_row(r["name"], str(r["m"]), str(r["n"]), str(r["k"]), f"{r['cycles']:,}",
                   f"{r['utilization']:.2f}", f"{r['mapping_efficiency']:.2f}", f"{r['sram_reads']['a']:,}",
                   f"{r['sram_reads']['b']:,}", f"{r['sram_writes']['c']:,}")
+    out.print(t)
+
+
+rtl_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                       help="RTL twins: co-simulate against the CL face, synthesise for area and clock.")
+app.add_typer(rtl_app, name="rtl")
+
+
+class RtlBlock(str, Enum):
+    array = "array"
+    pe = "pe"
+    multiplier = "multiplier"
+    fifo = "fifo"
+    link = "link"
+
+
+class Simulator(str, Enum):
+    icarus = "icarus"
+    verilator = "verilator"
+
+
+def _rtl_unit(rows, cols, dataflow, input_format, accumulator, multiplier):
+    from hwsim.systolic.config import SystolicConfig
+
+    try:
+        return SystolicConfig(rows=rows, cols=cols, dataflow=dataflow.value,
+                              pe={"input": input_format, "accumulator": accumulator, "multiplier": {"kind": multiplier}})
+    except ValidationError as e:
+        raise _cli_error(format_validation_error(e)) from None
+
+
+@rtl_app.command("verify")
+def rtl_verify(
+    block: Annotated[RtlBlock, typer.Argument(help="array, pe, fifo or link")],
+    rows: Annotated[int, typer.Option(help="PE rows (array)")] = 4,
+    cols: Annotated[int, typer.Option(help="PE columns (array)")] = 4,
+    dataflow: Annotated[DataflowName, typer.Option(help="array dataflow")] = DataflowName.ws,
+    input_format: Annotated[str, typer.Option("--input", help="operand format (int4/8/16, uint4/8/16)")] = "int8",
+    accumulator: Annotated[str, typer.Option(help="accumulator: int32/int48/int64")] = "int32",
+    multiplier: Annotated[str, typer.Option(help="multiplier design")] = "exact",
+    gemms: Annotated[int, typer.Option(help="random GEMMs to run (array)")] = 8,
+    max_dim: Annotated[int, typer.Option(help="largest M, N, K of the random GEMMs (array)")] = 12,
+    pairs: Annotated[str, typer.Option(help="operand pairs for pe: 'exhaustive' or a count")] = "exhaustive",
+    depth: Annotated[int, typer.Option(help="FIFO depth (fifo)")] = 4,
+    latency: Annotated[int, typer.Option(help="wire stages (link)")] = 2,
+    credits: Annotated[int, typer.Option(help="credits = receiver entries (link)")] = 4,
+    cycles: Annotated[int, typer.Option(help="random traffic cycles (fifo, link)")] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    sim: Annotated[Simulator, typer.Option("--sim", help="icarus or verilator")] = Simulator.icarus,
+    waves: Annotated[bool, typer.Option("--waves", help="write a waveform (VCD/FST) in the build folder")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
+) -> None:
+    """Co-simulate an RTL twin with cocotb and check it against its model, cycle for cycle."""
+    import numpy as np
+
+    from rtl.cosim import runner
+
+    if block is RtlBlock.array:
+        unit = _rtl_unit(rows, cols, dataflow, input_format, accumulator, multiplier)
+        rng = np.random.default_rng(seed)
+        jobs = [{"m": int(rng.integers(1, max_dim + 1)), "n": int(rng.integers(1, max_dim + 1)),
+                 "k": int(rng.integers(1, max_dim + 1)), "seed": seed * 1000 + i} for i in range(gemms)]
+        result: object = runner.cosim_array(unit, jobs, sim=sim.value, waves=waves)
+        ok = all(r["value_mismatches"] == r["cycle_mismatches"] == r["missing"] == r["extra"] == 0
+                 and r["rtl_cycles"] == r["model_cycles"] for r in result)
+        summary = (f"{len(result)} GEMMs on {rows}x{cols} {dataflow.value.upper()} ({sim.value}): "
+                   f"{sum(r['outputs'] for r in result)} outputs, "
+                   f"{sum(r['value_mismatches'] for r in result)} value and "
+                   f"{sum(r['cycle_mismatches'] for r in result)} cycle mismatches against the CL face")
+    elif block is RtlBlock.pe or block is RtlBlock.multiplier:
+        unit = _rtl_unit(1, 1, dataflow, input_format, accumulator, multiplier)
+        count = pairs if pairs == "exhaustive" else int(pairs)
+        result = runner.cosim_pe(unit.pe, count, seed=seed, sim=sim.value, waves=waves)
+        ok = not result["mismatches"]
+        summary = f"{result['pairs']} operand pairs through the {input_format} PE ({sim.value}): " \
+                  f"{len(result['mismatches'])} mismatches against the FL face"
+    else:
+        result = runner.cosim_stream(block.value, depth=depth, latency=latency, credits=credits, seed=seed,
+                                     cycles=cycles, sim=sim.value, waves=waves)
+        ok = not result["mismatches"]
+        summary = f"{cycles} cycles of random traffic through the {block.value} ({sim.value}): " \
+                  f"{result['items_out']} items, {len(result['mismatches'])} mismatches against the reference model"
+    if as_json:
+        print(json.dumps(result))
+    else:
+        out.print(("PASS: " if ok else "FAIL: ") + summary)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@rtl_app.command("synth")
+def rtl_synth(
+    block: Annotated[RtlBlock, typer.Argument(help="pe, multiplier, array, fifo or link")],
+    rows: Annotated[int, typer.Option(help="PE rows (array)")] = 4,
+    cols: Annotated[int, typer.Option(help="PE columns (array)")] = 4,
+    dataflow: Annotated[DataflowName, typer.Option(help="dataflow (pe, array)")] = DataflowName.ws,
+    input_format: Annotated[str, typer.Option("--input", help="operand format (int4/8/16, uint4/8/16)")] = "int8",
+    accumulator: Annotated[str, typer.Option(help="accumulator: int32/int48/int64")] = "int32",
+    multiplier: Annotated[str, typer.Option(help="multiplier design")] = "exact",
+    width: Annotated[int, typer.Option(help="payload bits (fifo, link)")] = 8,
+    depth: Annotated[int, typer.Option(help="FIFO depth (fifo)")] = 4,
+    latency: Annotated[int, typer.Option(help="wire stages (link)")] = 2,
+    credits: Annotated[int, typer.Option(help="credits (link)")] = 4,
+    node: Annotated[str, typer.Option(help="technology node: 45nm, 16nm, 7nm, 5nm")] = "45nm",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Synthesise an RTL twin with Yosys: cells, flip-flops, transistors, logic depth, area and fmax."""
+    from rtl.synth import load_nodes, synth_block
+
+    nodes = load_nodes()
+    nodes.node(node)  # validate before the (slow) synthesis
+    unit = _rtl_unit(rows, cols, dataflow, input_format, accumulator, multiplier)
+    r = synth_block(block.value, unit, width=width, depth=depth, latency=latency, credits=credits)
+    d = {**r.to_dict(), "node": node, "area_mm2": nodes.area_mm2(r.transistors, node),
+         "fmax_mhz": nodes.fmax_mhz(r.logic_depth, node)}
+    if as_json:
+        print(json.dumps(d))
+        return
+    t = Table(title=f"{r.design} at {node}" + (" (cached)" if r.cached else ""))
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for key in ("cells", "flip_flops", "transistors", "logic_depth"):
+        t.add_row(key, f"{d[key]:,}")
+    t.add_row("area_mm2", f"{d['area_mm2']:.6f}")
+    t.add_row("fmax_mhz", f"{d['fmax_mhz']:.0f}")
+    t.add_row("cells by type", ", ".join(f"{k.strip('$_')}={v}" for k, v in sorted(r.cells_by_type.items())))
     out.print(t)
 
 

@@ -41,6 +41,7 @@ class RunResult:
     area: object  # hwsim.power.AreaBreakdown
     freq_mhz: float  # actual frequency of the integer clock period
     warnings: list[str] = field(default_factory=list)
+    clock: dict | None = None  # synthesis timing estimate: fmax_mhz, logic_depth, node
 
     def totals(self) -> dict:
         """Whole-workload figures (each layer weighted by its ``count``)."""
@@ -67,7 +68,7 @@ class RunResult:
         return {
             "name": self.config.name, "config": self.config.model_dump(mode="json"),
             "freq_mhz": self.freq_mhz, "totals": self.totals(), "area": self.area.to_dict(),
-            "layers": [lr.to_dict() for lr in self.layers], "warnings": self.warnings,
+            "layers": [lr.to_dict() for lr in self.layers], "warnings": self.warnings, "clock": self.clock,
         }
 
 
@@ -99,7 +100,27 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
         results.append(LayerResult(layer, stats, gemm_energy(unit, stats, tech), match, time.perf_counter() - t0))
         if progress is not None:
             progress(i + 1, len(layers), layer.name)
-    return RunResult(cfg, results, unit_area(unit, tech), 1e6 / period_ps, warnings)
+    area, clock = _area_and_clock(cfg, tech, warnings)
+    return RunResult(cfg, results, area, 1e6 / period_ps, warnings, clock)
+
+
+def _area_and_clock(cfg: RunConfig, tech, warnings: list[str]):
+    """Table-based area, or (area_model: synthesis) the PE's synthesised area and clock limit."""
+    unit = cfg.unit
+    if cfg.area_model == "table":
+        return unit_area(unit, tech), None
+    from rtl.synth import load_nodes, synth_block
+
+    nodes = load_nodes()
+    nodes.node(cfg.node)
+    syn = synth_block("pe", unit)
+    fmax = nodes.fmax_mhz(syn.logic_depth, cfg.node)
+    if unit.freq_mhz > fmax:
+        warnings.append(f"unit.freq_mhz {unit.freq_mhz:g} is above the PE's estimated fmax {fmax:.0f} MHz at "
+                        f"{cfg.node} (logic depth {syn.logic_depth} gates): the logic cannot run this fast unpipelined")
+    clock = {"fmax_mhz": fmax, "logic_depth": syn.logic_depth, "node": cfg.node, "pe_transistors": syn.transistors,
+             "pe_flip_flops": syn.flip_flops, "design": syn.design}
+    return unit_area(unit, tech, pe_area_um2=nodes.area_mm2(syn.transistors, cfg.node) * 1e6), clock
 
 
 def _rel(base: Path, p: str) -> Path:

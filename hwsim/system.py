@@ -58,6 +58,10 @@ class RunConfig(BaseModel):
     face: Literal["cost", "cl"] = "cost"
     accounting: Literal["hwsim", "scalesim"] = "hwsim"
     seed: int = Field(0, ge=0, description="seed of the random operands used by the CL face")
+    area_model: Literal["table", "synthesis"] = Field(
+        "table", description="PE area from the technology table, or from Yosys synthesis of the PE's RTL twin "
+                             "(which also gives the clock limit)")
+    node: str = Field("45nm", description="technology node of the synthesis estimate (area_model: synthesis)")
     workload: WorkloadConfig
 
     @model_validator(mode="after")

@@ -39,9 +39,17 @@ def pe_register_bits(cfg: SystolicConfig) -> int:
     return 2 * cfg.pe.in_fmt.bits + cfg.pe.acc_fmt.bits
 
 
-def unit_area(cfg: SystolicConfig, tech: TechTable) -> AreaBreakdown:
-    """Area of the unit ``cfg`` (PE array and operand/result SRAMs) priced by ``tech``, mm²."""
+def unit_area(cfg: SystolicConfig, tech: TechTable, pe_area_um2: float | None = None) -> AreaBreakdown:
+    """Area of the unit ``cfg`` (PE array and operand/result SRAMs) priced by ``tech``, mm².
+
+    ``pe_area_um2`` replaces the table's multiplier + adder + register estimate of one PE, e.g. by the
+    area Yosys synthesis gives the PE's RTL twin (``rtl.synth``)."""
     pes = cfg.rows * cfg.cols
+    if pe_area_um2 is not None:
+        components = {"pe_array (synthesis)": pes * pe_area_um2 * 1e-6}
+        for op in ("a", "b", "c"):
+            components[f"sram_{op}"] = tech.sram_area_mm2(cfg.sram.kib(op) * 1024)
+        return AreaBreakdown(components=components, pe_area_um2=pe_area_um2, tech=tech.name)
     mult_um2 = tech.mult_area_um2(cfg.pe.input)
     add_um2 = tech.add_area_um2(cfg.pe.accumulator)
     reg_um2 = tech.register_area_um2(pe_register_bits(cfg))

@@ -30,7 +30,7 @@ def render_markdown(data: dict) -> str:
     port = unit["memory_port"]
     port_txt = ("ideal (no stalls)" if port is None else
                 f"{port['bandwidth_bytes_per_cycle']} B/cycle, {port['latency_cycles']} cycles latency")
-    lines = [
+    lines: list[str] = [
         f"# hwsim report: {data['name']}",
         "",
         f"Face: **{cfg['face']}**, accounting: **{cfg['accounting']}**, technology: **{cfg['technology']}**.",
@@ -58,6 +58,12 @@ def render_markdown(data: dict) -> str:
         f"| energy | {_fmt(t['energy_pj'] / 1e6)} µJ |",
         f"| average power | {_fmt(t['average_power_w'])} W |",
         f"| area | {_fmt(t['area_mm2'])} mm² |",
+    ]
+    if data.get("clock"):
+        ck = data["clock"]
+        lines += [f"| clock limit (synthesis, {ck['node']}) | {ck['fmax_mhz']:.0f} MHz "
+                  f"(PE logic depth {ck['logic_depth']} gates, {ck['pe_transistors']:,} transistors) |"]
+    lines += [
         "",
         "## Layers",
         "",

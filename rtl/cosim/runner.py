@@ -49,8 +49,9 @@ def _run(component, name: str, test_module: str, testcase: str, job: dict, sim: 
     build_dir = vpath.parent / f"sim_{sim}"
     runner = get_runner(sim)
     build_args = ["-Wno-fatal", "-Wno-WIDTH"] if sim == "verilator" else []
+    build_dir.mkdir(parents=True, exist_ok=True)
     runner.build(sources=[vpath], hdl_toplevel=name, build_dir=build_dir, build_args=build_args,
-                 timescale=("1ns", "1ps"), waves=waves, always=False)
+                 timescale=("1ns", "1ps"), waves=waves, always=False, log_file=build_dir / "build.log")
     test_dir = Path(tempfile.mkdtemp(prefix="cosim-", dir=build_dir))
     job = {**job, "result": str(test_dir / "result.json")}
     (test_dir / "job.json").write_text(json.dumps(job))
@@ -59,12 +60,15 @@ def _run(component, name: str, test_module: str, testcase: str, job: dict, sim: 
     if root not in sys.path:
         sys.path.insert(0, root)
     runner.test(hdl_toplevel=name, test_module=test_module, testcase=testcase, build_dir=build_dir,
-                test_dir=test_dir, waves=waves, extra_env={"HWSIM_COSIM_JOB": str(test_dir / "job.json")})
+                test_dir=test_dir, waves=waves, extra_env={"HWSIM_COSIM_JOB": str(test_dir / "job.json")},
+                log_file=test_dir / "sim.log")
     result_file = test_dir / "result.json"
     if not result_file.exists():
         raise RuntimeError(f"co-simulation wrote no results; see the log in {test_dir}")
     results = json.loads(result_file.read_text())
-    wave_files = sorted(str(p) for p in test_dir.glob("*") if p.suffix in (".vcd", ".fst")) if waves else []
+    # Verilator dumps in the test folder, Icarus in the build folder
+    wave_files = [str(p) for d in (test_dir, build_dir) for p in sorted(d.glob("*")) if p.suffix in (".vcd", ".fst")] \
+        if waves else []
     for r in results if isinstance(results, list) else [results]:
         r["simulator"] = sim
         r["waves"] = wave_files[0] if wave_files else None

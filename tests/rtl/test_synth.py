@@ -1,0 +1,55 @@
+"""Yosys synthesis: flip-flop counts against the RTL's register bits, the cache, the node table."""
+
+import pytest
+
+from hwsim.systolic.config import SystolicConfig
+from rtl.synth import load_nodes, synth_block
+
+pytestmark = [pytest.mark.xdist_group("synth")]
+
+
+def pe_register_bits(in_bits: int, acc_bits: int) -> int:
+    """a and b pipeline registers with valid bits, the partial sum with its valid bit."""
+    return 2 * (in_bits + 1) + acc_bits + 1
+
+
+def test_pe_int8_synthesis_and_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HWSIM_CACHE_DIR", str(tmp_path))
+    cfg = SystolicConfig(rows=1, cols=1, dataflow="ws", pe={"input": "int8", "accumulator": "int32"})
+    r = synth_block("pe", cfg)
+    assert not r.cached
+    assert r.flip_flops == pe_register_bits(8, 32) == r.cells_by_type["$_DFF_P_"]
+    assert r.cells == sum(r.cells_by_type.values())
+    assert 4000 < r.transistors < 20000 and 20 < r.logic_depth < 200
+    again = synth_block("pe", cfg)
+    assert again.cached and again.to_dict() | {"cached": False} == r.to_dict()
+
+
+def test_node_table_conversions():
+    nodes = load_nodes()
+    n45 = nodes.node("45nm")
+    assert nodes.area_mm2(3_330_000, "45nm") == pytest.approx(1 / nodes.utilization.value)
+    period_ps = (60 * nodes.gate_delay_fo4.value + nodes.register_overhead_fo4.value) * n45.fo4_ps
+    assert nodes.fmax_mhz(60, "45nm") == pytest.approx(1e6 / period_ps)
+    # denser and faster nodes give smaller, faster blocks
+    assert nodes.area_mm2(10_000, "7nm") < nodes.area_mm2(10_000, "16nm") < nodes.area_mm2(10_000, "45nm")
+    assert nodes.fmax_mhz(60, "5nm") > nodes.fmax_mhz(60, "7nm") > nodes.fmax_mhz(60, "45nm")
+    for node in nodes.nodes.values():
+        assert node.density_source and node.fo4_source
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt, acc", [("int4", "int32"), ("int8", "int32"), ("int16", "int48")])
+def test_pe_widths(fmt, acc):
+    cfg = SystolicConfig(rows=1, cols=1, pe={"input": fmt, "accumulator": acc})
+    r = synth_block("pe", cfg)
+    bits = int(fmt.removeprefix("int"))
+    assert r.flip_flops == pe_register_bits(bits, int(acc.removeprefix("int")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_array_4x4(dataflow):
+    r = synth_block("array", SystolicConfig(rows=4, cols=4, dataflow=dataflow))
+    pe = synth_block("pe", SystolicConfig(rows=1, cols=1, dataflow=dataflow))
+    assert r.flip_flops >= 16 * pe.flip_flops  # PEs plus skew buffers (and the OS drain register/FSM)
