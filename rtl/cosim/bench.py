@@ -10,6 +10,7 @@ the first input. A GEMM's cycle count is (cycle of its last output) + 1.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -216,16 +217,18 @@ async def run_gemm(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, clock_cycl
     monitor = Monitor(cfg)
     driver = Driver(cfg, a, b, starts)
     cycle = 0
+    t0 = time.perf_counter()
     for ins in driver.program(monitor):
         c_out, c_valid = await clock_cycle(ins)
         monitor.sample(cycle, bool(ins.en), c_out, c_valid)
         cycle += 1
+    sim_wall_s = time.perf_counter() - t0
     board = Scoreboard()
     board.compare(model.events, monitor.events)
     rtl_cycles = max(e[0] for e in monitor.events) + 1 if monitor.events else 0
     c = assemble(cfg, driver, monitor.events, a.shape[0], b.shape[1])
     return {"m": a.shape[0], "n": b.shape[1], "k": a.shape[1], "rtl_cycles": rtl_cycles,
-            "model_cycles": model.cycles, "driven_cycles": cycle, **board.to_dict(),
+            "model_cycles": model.cycles, "driven_cycles": cycle, "sim_wall_s": sim_wall_s, **board.to_dict(),
             "c_matches_fl": bool(np.array_equal(c, model.run.c))}
 
 

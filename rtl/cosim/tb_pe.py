@@ -8,16 +8,12 @@ of ``multiply(a, b)`` at accumulator width — every product of the pluggable mu
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from hwsim.pe.config import PEConfig
+from rtl.cosim.tbutil import load_job, start, write_result
 
 
 def operand_pairs(pe: PEConfig, pairs, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +30,7 @@ def operand_pairs(pe: PEConfig, pairs, seed: int) -> tuple[np.ndarray, np.ndarra
 
 @cocotb.test()
 async def pe_products(dut):
-    job = json.loads(Path(os.environ["HWSIM_COSIM_JOB"]).read_text())
+    job = load_job()
     pe = PEConfig.model_validate(job["pe"])
     a, b = operand_pairs(pe, job["pairs"], job["seed"])
     expected = pe.finish(np.cumsum(pe.mul.multiply(a, b)))
@@ -42,16 +38,8 @@ async def pe_products(dut):
     acc_bits = pe.acc_fmt.bits
     half = 1 << (acc_bits - 1)
 
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    for sig in (dut.en, dut.load, dut.drain, dut.a_in_valid, dut.b_in_valid, dut.psum_in_valid):
-        sig.value = 0
-    dut.a_in.value = 0
-    dut.b_in.value = 0
-    dut.psum_in.value = 0
-    for _ in range(2):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start(dut, [dut.en, dut.load, dut.drain, dut.a_in_valid, dut.b_in_valid, dut.psum_in_valid,
+                      dut.a_in, dut.b_in, dut.psum_in])
     dut.en.value = 1
     dut.a_in_valid.value = 1
     dut.b_in_valid.value = 1
@@ -67,5 +55,5 @@ async def pe_products(dut):
             mismatches.append({"pair": i, "a": int(a[i]), "b": int(b[i]), "rtl_sum": got, "fl_sum": int(expected[i]),
                                "fl_product": int(expected[i]) - prev})
             break  # the running sum is wrong from here on
-    Path(job["result"]).write_text(json.dumps({"pairs": int(a.size), "mismatches": mismatches}))
+    write_result(job, {"pairs": int(a.size), "mismatches": mismatches})
     assert not mismatches, f"PE differs from the FL face: {mismatches[:1]}"

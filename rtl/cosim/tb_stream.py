@@ -6,32 +6,21 @@ Job in ``$HWSIM_COSIM_JOB``: {"block": "fifo"|"link", params..., "seed", "cycles
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from rtl.cosim.stream_model import CreditLinkModel, FifoModel, traffic
+from rtl.cosim.tbutil import load_job, start, write_result
 
 
 @cocotb.test()
 async def stream_block(dut):
-    job = json.loads(Path(os.environ["HWSIM_COSIM_JOB"]).read_text())
+    job = load_job()
     if job["block"] == "fifo":
         model = FifoModel(job["depth"])
     else:
         model = CreditLinkModel(job["latency"], job["credits"], job["credit_latency"])
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.i__valid.value = 0
-    dut.o__ready.value = 0
-    dut.i__payload.value = 0
-    for _ in range(3):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start(dut, [dut.i__valid, dut.o__ready, dut.i__payload])
     mismatches, moved = [], 0
     # outputs depend only on registers, so at the falling edge of cycle n they are cycle n's
     for cycle, (v, p, r) in enumerate(traffic(job["seed"], job["cycles"], job["width"], job["p_valid"], job["p_ready"])):
@@ -45,5 +34,5 @@ async def stream_block(dut):
         _, left = model.clock(cycle, v, p, r)
         moved += left is not None
         await FallingEdge(dut.clk)
-    Path(job["result"]).write_text(json.dumps({"mismatches": mismatches, "items_out": moved, "cycles": job["cycles"]}))
+    write_result(job, {"mismatches": mismatches, "items_out": moved, "cycles": job["cycles"]})
     assert not mismatches, f"RTL differs from the reference model: {mismatches[:3]}"

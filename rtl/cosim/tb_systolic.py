@@ -8,33 +8,20 @@ falling edge was written in cycle n.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from hwsim.systolic.config import SystolicConfig
 from rtl.cosim.bench import CycleInputs, run_gemm
+from rtl.cosim.tbutil import load_job, start, write_result
 
 
 @cocotb.test()
 async def systolic_gemms(dut):
-    job = json.loads(Path(os.environ["HWSIM_COSIM_JOB"]).read_text())
+    job = load_job()
     cfg = SystolicConfig.model_validate(job["config"])
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.en.value = 0
-    dut.a_in_valid.value = 0
-    dut.b_in_valid.value = 0
-    dut.a_in.value = 0
-    dut.b_in.value = 0
-    for _ in range(3):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start(dut, [dut.en, dut.a_in_valid, dut.b_in_valid, dut.a_in, dut.b_in])
 
     async def clock_cycle(ins: CycleInputs):
         dut.en.value = ins.en
@@ -51,8 +38,7 @@ async def systolic_gemms(dut):
         a = cfg.pe.random_operands((g["m"], g["k"]), rng)
         b = cfg.pe.random_operands((g["k"], g["n"]), rng)
         results.append(await run_gemm(cfg, a, b, clock_cycle, job.get("follow_stalls", False)))
-    with open(job["result"], "w") as fh:
-        json.dump(results, fh)
+    write_result(job, results)
     bad = [r for r in results if r["value_mismatches"] or r["cycle_mismatches"] or r["missing"] or r["extra"]
            or r["rtl_cycles"] != r["model_cycles"] or not r["c_matches_fl"]]
     assert not bad, f"{len(bad)} GEMMs disagree with the CL face: {bad[0]}"

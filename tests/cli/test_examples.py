@@ -15,7 +15,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 def test_there_are_examples():
-    assert {p.name for p in EXAMPLES} >= {"demo.yaml", "demo_cl.yaml"}
+    assert {p.name for p in EXAMPLES} >= {"demo.yaml", "demo_cl.yaml", "synth_area.yaml"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -34,6 +34,12 @@ def test_example_runs_and_key_figures_hold(path, tmp_path):
     assert data["totals"]["cycles"] == expected
     assert data["totals"]["macs"] == sum(l.m * l.n * l.k * l.count for l in layers)
     assert data["totals"]["energy_pj"] > 0 and data["totals"]["area_mm2"] > 0
+    if cfg.area_model == "synthesis":
+        clock = data["clock"]
+        assert clock["fmax_mhz"] > 0 and clock["logic_depth"] > 0
+        too_fast = cfg.unit.freq_mhz > clock["fmax_mhz"]
+        assert too_fast == any("above the PE's estimated fmax" in w for w in data["warnings"])
+        assert list(data["area"]["components_mm2"])[0] == "pe_array (synthesis)"
     if cfg.face == "cl":
         assert all(lay["values_match_fl"] for lay in data["layers"])
         assert json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
