@@ -1,4 +1,4 @@
-"""The technology-node table (``hwsim/power/data/nodes.yaml``) that turns synthesis into mm² and MHz."""
+"""The technology-node table (``hwsim/power/data/nodes/nodes.yaml``) that turns synthesis into mm² and MHz."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class NodeTable(BaseModel):
 
 
 def load_nodes() -> NodeTable:
-    text = resources.files("hwsim.power").joinpath("data/nodes.yaml").read_text()
+    text = resources.files("hwsim.power").joinpath("data/nodes/nodes.yaml").read_text()
     try:
         return NodeTable.model_validate(yaml.safe_load(text))
     except ValidationError as err:
