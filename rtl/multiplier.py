@@ -48,6 +48,8 @@ def register_multiplier_rtl(name: str):
 
 
 def multiplier_rtl(kind: str, fmt: NumberFormat, params: dict | None = None) -> wiring.Component:
+    import rtl.approx  # noqa: F401  (registers the approximate designs)
+
     if kind not in _RTL_MULTIPLIERS:
         from hwsim.errors import ConfigError
 

@@ -7,6 +7,7 @@ from functools import cached_property
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from hwsim.errors import ConfigError
 from hwsim.pe.formats import ACC_FORMATS, INPUT_FORMATS, NumberFormat, get_format
 from hwsim.pe.multiplier import Multiplier, MultiplierConfig, get_multiplier
 
@@ -41,6 +42,10 @@ class PEConfig(BaseModel):
         if fi.is_int and fa.bits < 2 * fi.bits:
             raise ValueError(f"accumulator {self.accumulator} is narrower than the {2 * fi.bits}-bit "
                              f"product of {self.input} operands")
+        try:  # the multiplier design validates its own parameters against the operand format
+            get_multiplier(self.multiplier, fi, fi)
+        except ConfigError as err:
+            raise ValueError("; ".join(err.problems)) from None
         return self
 
     @property

@@ -40,6 +40,8 @@ def gemm_fl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if pe.in_fmt.is_int and pe.mul.is_exact:
         # integer sums are order-independent modulo 2**width
         return pe.finish(a.astype(np.int64) @ b.astype(np.int64))
+    if pe.in_fmt.is_int and pe.in_fmt.bits <= 8:
+        return pe.finish(_gemm_product_table(pe, a, b))
     chunk = get_dataflow(cfg.dataflow).accumulation_chunk(k, cfg.rows)
     result = None
     for k0 in range(0, k, chunk):
@@ -48,3 +50,32 @@ def gemm_fl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             part = pe.accumulate(part, pe.mul.multiply(a[:, kk : kk + 1], b[kk : kk + 1, :]))
         result = part if result is None else pe.accumulate(result, part)
     return pe.finish(result)
+
+
+def product_table(pe) -> np.ndarray:
+    """The multiplier's products for every operand pair of an integer format up to 8 bits
+    (``table[a - min, b - min]``), computed once per PE config by the multiplier itself."""
+    cache = pe.__dict__.setdefault("_product_table", None)
+    if cache is None:
+        f = pe.in_fmt
+        vals = np.arange(f.min_int, f.max_int + 1, dtype=np.int64)
+        cache = pe.mul.multiply(vals[:, None], vals[None, :]).astype(np.int64)
+        pe.__dict__["_product_table"] = cache
+    return cache
+
+
+def _gemm_product_table(pe, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sum over k of table[a[m, k], b[k, n]]: bit-exact for any multiplier design (integer sums are
+    order-independent modulo 2**width), one M x N gather per k."""
+    table = product_table(pe)
+    lo = pe.in_fmt.min_int
+    ai = (a - lo).astype(np.intp)
+    bi = (b - lo).astype(np.intp)
+    # int32 halves the memory traffic when the sum cannot overflow it
+    peak = int(np.abs(table).max()) * a.shape[1]
+    dtype = np.int32 if peak < 2**31 else np.int64
+    table = table.astype(dtype)
+    out = np.zeros((a.shape[0], b.shape[1]), dtype)
+    for kk in range(a.shape[1]):
+        out += table[ai[:, kk][:, None], bi[kk, :][None, :]]
+    return out.astype(np.int64)
