@@ -77,5 +77,6 @@ def _gemm_product_table(pe, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     table = table.astype(dtype)
     out = np.zeros((a.shape[0], b.shape[1]), dtype)
     for kk in range(a.shape[1]):
-        out += table[ai[:, kk][:, None], bi[kk, :][None, :]]
+        rows = table[ai[:, kk]]  # the table rows of this k's A values (M x 2^bits), contiguous
+        out += np.take(rows, bi[kk], axis=1)
     return out.astype(np.int64)

@@ -24,8 +24,16 @@ def test_messages_name_field_value_and_range():
     assert lines(rows=4, cols=4, pe={"input": "int7"}) == [
         "unit.pe.input: must be one of int4, int8, int16, uint4, uint8, uint16, fp16, bf16, got 'int7'"]
     got = lines(rows=4, cols=4, pe={"input": "int16", "accumulator": "int32", "multiplier": {"kind": "magic"}})
-    assert got == ["unit.pe.multiplier.kind: unknown multiplier; allowed: exact, got 'magic'"]
+    assert got == ["unit.pe.multiplier.kind: unknown multiplier; allowed: bam, compressor, drum, exact, mitchell, truncated, got 'magic'"]
 
 
 def test_two_problems_two_lines():
     assert len(lines(rows=0, cols=-1)) == 2
+
+
+def test_multiplier_parameters_are_checked_at_config_time():
+    got = lines(rows=4, cols=4, pe={"input": "int8", "multiplier": {"kind": "drum", "params": {"k": 20}}})
+    assert got == ["unit.pe: pe.multiplier.params.k: must be an integer in [2, 8], got {'input': 'int8', "
+                   "'multiplier': {'kind': 'drum', 'params': {'k': 20}}}"]
+    got = lines(rows=4, cols=4, pe={"input": "int8", "multiplier": {"kind": "mitchell", "params": {"k": 2}}})
+    assert got[0].startswith("unit.pe: pe.multiplier.params: unknown for mitchell: k; allowed: (none)")
