@@ -56,7 +56,10 @@ def format_validation_error(err: ValidationError, root: str = "") -> list[str]:
             lines.append(f"{path}: required field is missing")
             continue
         msg = msg.removeprefix("Value error, ")
-        lines.append(f"{path}: {msg}, got {_short(item.get('input'))}")
+        if ", got " in msg:  # the validator already quoted the offending value
+            lines.append(f"{path}: {msg}")
+        else:
+            lines.append(f"{path}: {msg}, got {_short(item.get('input'))}")
     return lines
 
 

@@ -19,14 +19,14 @@ from hwsim.pe.multiplier import Multiplier, register_multiplier
 def _int_param(params: dict, name: str, low: int, high: int, default: int | None = None) -> int:
     value = params.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"pe.multiplier.params.{name}: must be an integer in [{low}, {high}], got {value!r}")
+        raise ConfigError(f"multiplier.params.{name}: must be an integer in [{low}, {high}], got {value!r}")
     return value
 
 
 def _check_known(params: dict, allowed: tuple[str, ...], design: str) -> None:
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ConfigError(f"pe.multiplier.params: unknown for {design}: {', '.join(unknown)}; "
+        raise ConfigError(f"multiplier.params: unknown for {design}: {', '.join(unknown)}; "
                           f"allowed: {', '.join(allowed) or '(none)'}")
 
 
@@ -37,7 +37,7 @@ class ApproxMultiplier(Multiplier):
 
     def __init__(self, fmt_a: NumberFormat, fmt_b: NumberFormat, **params):
         if not fmt_a.is_int or fmt_a != fmt_b:
-            raise ConfigError(f"pe.multiplier: {self.name} needs equal integer operand formats, got "
+            raise ConfigError(f"multiplier: {self.name} needs equal integer operand formats, got "
                               f"{fmt_a.name} x {fmt_b.name}")
         _check_known(params, self.PARAMS, self.name)
         super().__init__(fmt_a, fmt_b, **params)
@@ -111,7 +111,7 @@ class TruncatedMultiplier(ApproxMultiplier):
         self.k = _int_param(params, "k", 0, 2 * self.n - 1)
         comp = params.get("compensation", False)
         if not isinstance(comp, bool):
-            raise ConfigError(f"pe.multiplier.params.compensation: must be true or false, got {comp!r}")
+            raise ConfigError(f"multiplier.params.compensation: must be true or false, got {comp!r}")
         self.compensation = comp
         heights = pp_column_heights(self.n)
         expected = sum(heights[c] * (1 << c) for c in range(min(self.k, len(heights)))) / 4
