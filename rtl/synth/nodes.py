@@ -22,6 +22,8 @@ class Node(BaseModel):
     density_source: str = Field(..., min_length=3)
     fo4_ps: float = Field(..., gt=0, description="FO4 inverter delay, ps")
     fo4_source: str = Field(..., min_length=3)
+    toggle_energy_scale: float = Field(..., gt=0, description="switching energy per transistor toggle vs 45 nm")
+    toggle_energy_source: str = Field(..., min_length=3)
 
 
 class NodeTable(BaseModel):
@@ -30,6 +32,7 @@ class NodeTable(BaseModel):
     utilization: Sourced
     gate_delay_fo4: Sourced
     register_overhead_fo4: Sourced
+    toggle_energy: dict[str, str]
     nodes: dict[str, Node]
 
     def node(self, name: str) -> Node:
@@ -40,6 +43,10 @@ class NodeTable(BaseModel):
     def area_mm2(self, transistors: int, node: str) -> float:
         """Block area: transistors at the node's density, divided by the placement utilisation."""
         return transistors / (self.node(node).density_mtr_per_mm2 * 1e6) / self.utilization.value
+
+    def toggle_energy_scale(self, node: str) -> float:
+        """Energy per transistor toggle at ``node`` relative to the 45 nm calibration."""
+        return self.node(node).toggle_energy_scale
 
     def fmax_mhz(self, logic_depth: int, node: str) -> float:
         """Highest clock: one period holds ``logic_depth`` gate levels plus the register overhead."""

@@ -1,0 +1,1 @@
+"""Approximate-multiplier study: error metrics, hardware cost, application accuracy, report."""
