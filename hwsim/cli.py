@@ -395,19 +395,38 @@ def approx_report(
     samples_16: Annotated[int, typer.Option(help="random pairs for the 16-bit metrics")] = 1_000_000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 2,
     bits: Annotated[Optional[list[int]], typer.Option("--bits", help="operand widths to study (repeat): 8, 16")] = None,
+    design: Annotated[Optional[list[str]], typer.Option("--design", help="study only these, e.g. drum:k=4 (repeat; "
+                                                        "default: the built-in catalogue)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the study JSON")] = False,
 ) -> None:
     """Every design: metrics, synthesis cost, switching energy, GEMM SNR, MiniLM similarity; plots."""
+    from hwsim.approx.designs import parse_design
     from hwsim.approx.report import StudyOptions, _clean, run_study, write_report
     from rtl.synth.nodes import load_nodes
 
     load_nodes().node(node)
+    bad_bits = [b for b in (bits or []) if b not in (8, 16)]
+    if bad_bits:
+        raise ConfigError(f"--bits: must be 8 or 16, got {bad_bits[0]}")
+    chosen = None
+    if design:
+        parsed = [parse_design(d) for d in design]
+        for d in parsed:  # validate every design for every width before the long run
+            for b in bits or (8, 16):
+                try:
+                    d.multiplier("int8" if b == 8 else "int16")
+                except ValidationError as e:
+                    raise ConfigError([f"--design {d.label}: {line.split(': ', 1)[-1]}"
+                                       for line in format_validation_error(e)]) from None
+                except ConfigError as e:
+                    raise ConfigError([f"--design {d.label}: {p}" for p in e.problems]) from None
+        chosen = {8: parsed, 16: parsed}
     opts = StudyOptions(node=node, minilm=minilm, sentences=sentences, samples_16=samples_16, workers=workers,
                         bits=tuple(bits or (8, 16)))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, transient=True) as progress:
         task = progress.add_task("approximate multipliers", total=None)
-        study = run_study(opts, progress=lambda done, total, name: progress.update(
+        study = run_study(opts, chosen, progress=lambda done, total, name: progress.update(
             task, completed=done, total=total, description=f"approx: {name}"))
     target = write_report(study, out_dir)
     if as_json:

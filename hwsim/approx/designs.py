@@ -75,3 +75,9 @@ def parse_params(items: list[str]) -> dict:
             except ValueError:
                 raise ConfigError(f"--param {name}: expected an integer, got {value!r}") from None
     return out
+
+
+def parse_design(text: str) -> Design:
+    """``"drum:k=4"`` or ``"truncated:k=6,compensation=true"`` or ``"mitchell"`` -> Design."""
+    kind, _, rest = text.partition(":")
+    return Design(kind.strip(), parse_params([p for p in rest.split(",") if p.strip()]))

@@ -10,6 +10,9 @@ probabilistic adders", IEEE Trans. Computers 62(9), 2013), with ED = |approx - e
 * ``wce``  worst-case error: the largest ED;
 * ``bias`` mean error: mean of (approx - exact).
 
+The error distribution is a histogram of approx/exact - 1 (pairs with a non-zero exact product),
+clipped to ±0.25: negative means the product's magnitude was underestimated.
+
 For operands up to 8 bits every pair is evaluated (exhaustive). Wider operands are sampled uniformly
 (fixed seed); the result then states the sample size and 95% confidence intervals: mean ± 1.96·s/√N
 for med, nmed, mred and bias (central limit theorem), a Wilson interval for er; the sampled wce is
@@ -76,7 +79,7 @@ def error_metrics(mult: Multiplier, samples: int | None = None, seed: int = 0, n
     ed = np.abs(err)
     nonzero = exact != 0
     red = ed[nonzero] / np.abs(exact[nonzero])
-    rel = err[nonzero] / np.abs(exact[nonzero])
+    rel = err[nonzero] / exact[nonzero]  # approx/exact - 1: negative = magnitude underestimated
     n = a.size
     er = float(np.count_nonzero(ed) / n)
     med = float(ed.mean())
