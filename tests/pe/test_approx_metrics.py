@@ -125,3 +125,11 @@ def test_16_bit_designs_sampled(design):
     m = metrics(design, "int16", samples=50_000)
     assert m.pairs == 50_000 and m.ci95
     assert 0 <= m.nmed < 0.05 and (m.er == 0) == (design.kind == "exact")
+
+
+def test_drum6_16bit_matches_the_published_mred():
+    # Hashemi, Bahar, Reda (ICCAD 2015) report a mean relative error of 1.47% for 16-bit DRUM with k=6
+    m = metrics(Design("drum", {"k": 6}), "uint16", samples=200_000)
+    assert m.mred == pytest.approx(0.0147, abs=0.0003)
+    lo, hi = m.ci95["mred"]
+    assert lo < m.mred < hi and hi - lo < 0.0002
