@@ -64,11 +64,43 @@ class RunResult:
             "area_mm2": self.area.total_mm2,
         }
 
+    def peak_memory_bytes_per_s(self) -> float | None:
+        """Peak bandwidth of the memory feeding the unit (None: ideal supply, no roofline)."""
+        port = self.config.unit.memory_port
+        if port is None:
+            return None
+        return port.bandwidth_bytes_per_cycle * self.freq_mhz * 1e6
+
+    def roofline(self) -> dict | None:
+        """Each layer as a point: arithmetic intensity (ops per byte from memory) and achieved ops/s,
+        under the roofs of peak compute (2 ops per MAC per PE per cycle) and peak memory bandwidth."""
+        peak_bw = self.peak_memory_bytes_per_s()
+        if peak_bw is None:
+            return None
+        peak_ops = 2 * self.config.unit.rows * self.config.unit.cols * self.freq_mhz * 1e6
+        ridge = peak_ops / peak_bw
+        points = []
+        for lr in self.layers:
+            st = lr.stats
+            ops = 2 * st.macs
+            moved = sum(st.port_bytes.values())
+            seconds = st.cycles / (self.freq_mhz * 1e6)
+            ai = ops / moved if moved else float("inf")
+            points.append({
+                "name": lr.layer.name, "ops": ops, "bytes": moved, "intensity_ops_per_byte": ai,
+                "ops_per_s": ops / seconds if seconds else 0.0, "roof_ops_per_s": min(peak_ops, ai * peak_bw),
+                "bound": "memory" if ai < ridge else "compute",
+                "stall_fraction": st.stall_cycles / st.cycles if st.cycles else 0.0,
+            })
+        return {"peak_ops_per_s": peak_ops, "peak_bytes_per_s": peak_bw, "ridge_ops_per_byte": ridge,
+                "layers": points}
+
     def to_dict(self) -> dict:
         return {
             "name": self.config.name, "config": self.config.model_dump(mode="json"),
             "freq_mhz": self.freq_mhz, "totals": self.totals(), "area": self.area.to_dict(),
             "layers": [lr.to_dict() for lr in self.layers], "warnings": self.warnings, "clock": self.clock,
+            "roofline": self.roofline(),
         }
 
 

@@ -81,4 +81,35 @@ def energy_breakdown(data: dict, path: Path) -> Path:
     return _finish(fig, path)
 
 
-PLOTS = {"layer_cycles.png": layer_cycles, "utilization.png": utilization, "energy_breakdown.png": energy_breakdown}
+def roofline(data: dict, path: Path) -> Path | None:
+    """Log-log roofline: achieved ops/s of each layer against its arithmetic intensity."""
+    rf = data.get("roofline")
+    if not rf:
+        return None
+    import numpy as np
+
+    pts = rf["layers"]
+    finite = [p["intensity_ops_per_byte"] for p in pts if np.isfinite(p["intensity_ops_per_byte"])] or [rf["ridge_ops_per_byte"]]
+    lo = min(min(finite), rf["ridge_ops_per_byte"]) / 4
+    hi = max(max(finite), rf["ridge_ops_per_byte"]) * 4
+    x = np.logspace(np.log10(lo), np.log10(hi), 200)
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    ax.loglog(x, np.minimum(rf["peak_ops_per_s"], x * rf["peak_bytes_per_s"]) / 1e12, color="black", linewidth=1.5,
+              label=f"roof: {rf['peak_ops_per_s'] / 1e12:.3g} TOPS, {rf['peak_bytes_per_s'] / 1e9:.3g} GB/s")
+    ax.axvline(rf["ridge_ops_per_byte"], color="gray", linestyle=":", linewidth=1)
+    for p in pts:
+        xi = p["intensity_ops_per_byte"] if np.isfinite(p["intensity_ops_per_byte"]) else hi
+        colour = "#DD8452" if p["bound"] == "memory" else "#4C72B0"
+        ax.scatter(xi, p["ops_per_s"] / 1e12, color=colour, zorder=3)
+        ax.annotate(p["name"], (xi, p["ops_per_s"] / 1e12), fontsize=7, xytext=(4, 2), textcoords="offset points")
+    ax.scatter([], [], color="#DD8452", label="memory-bound layer")
+    ax.scatter([], [], color="#4C72B0", label="compute-bound layer")
+    ax.set_xlabel("arithmetic intensity (ops per byte from memory)")
+    ax.set_ylabel("achieved TOPS")
+    ax.set_title(f"{data['name']}: roofline")
+    ax.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+PLOTS = {"layer_cycles.png": layer_cycles, "utilization.png": utilization, "energy_breakdown.png": energy_breakdown,
+         "roofline.png": roofline}

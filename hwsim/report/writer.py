@@ -78,6 +78,17 @@ def render_markdown(data: dict) -> str:
         if cfg["face"] == "cl":
             row += f" {'yes' if lay['values_match_fl'] else 'NO'} |"
         lines.append(row)
+    rf = data.get("roofline")
+    if rf:
+        lines += ["", "## Roofline", "",
+                  f"Peak {rf['peak_ops_per_s'] / 1e12:.3g} TOPS, memory {rf['peak_bytes_per_s'] / 1e9:.3g} GB/s, "
+                  f"ridge at {rf['ridge_ops_per_byte']:.3g} ops/byte.", "",
+                  "| layer | ops/byte | achieved TOPS | roof TOPS | bound | stall share |",
+                  "| --- | ---: | ---: | ---: | --- | ---: |"]
+        for p in rf["layers"]:
+            lines.append(f"| {p['name']} | {_fmt(p['intensity_ops_per_byte'])} | {_fmt(p['ops_per_s'] / 1e12)} | "
+                         f"{_fmt(p['roof_ops_per_s'] / 1e12)} | {p['bound']} | {100 * p['stall_fraction']:.0f} % |")
+        lines += ["", "![roofline](roofline.png)"]
     lines += ["", "![cycles per layer](layer_cycles.png)", "", "![utilisation](utilization.png)", "",
               "## Energy by component", "", "| component | energy µJ | share |", "| --- | ---: | ---: |"]
     for comp, pj in t["energy_by_component_pj"].items():
@@ -107,7 +118,7 @@ def write_run_report(result, out_dir: str | Path) -> Path:
     try:
         (tmp / "report.json").write_text(json.dumps(data, indent=2))
         for name, plot in PLOTS.items():
-            plot(data, tmp / name)
+            plot(data, tmp / name)  # a plot that does not apply (e.g. no roofline) writes nothing
         (tmp / "report.md").write_text(render_markdown(data))
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
