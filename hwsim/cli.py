@@ -435,6 +435,49 @@ def approx_report(
     out.print(f"{len(study['rows'])} designs studied; report: {target / 'report.md'}")
 
 
+mem_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                       help="Memory models: DRAM/HBM bandwidth, latency and energy.")
+app.add_typer(mem_app, name="mem")
+
+
+class MemPattern(str, Enum):
+    stream = "stream"
+    random = "random"
+    strided = "strided"
+
+
+@mem_app.command("bench")
+def mem_bench_cmd(
+    preset: Annotated[str, typer.Option(help="DRAM preset: hbm2e, hbm3, ddr4, lpddr5")] = "hbm3",
+    pattern: Annotated[MemPattern, typer.Option(help="stream, random or strided reads")] = MemPattern.stream,
+    face: Annotated[Face, typer.Option(help="cl (cycle-level simulation) or cost (closed form)")] = Face.cl,
+    requests: Annotated[int, typer.Option(help="transactions to simulate (CL face)")] = 20000,
+    read_fraction: Annotated[float, typer.Option(help="share of reads (the rest are writes)")] = 1.0,
+    stride_bytes: Annotated[Optional[int], typer.Option(help="stride of the strided pattern, bytes")] = None,
+    outstanding: Annotated[Optional[int], typer.Option(help="requests kept in flight")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Bandwidth, latency, row-hit rate and energy of a DRAM/HBM preset under a traffic pattern."""
+    from hwsim.memory.dram.bench import mem_bench
+
+    kwargs = {"face": face.value, "requests": requests, "read_fraction": read_fraction, "seed": seed}
+    if stride_bytes is not None:
+        kwargs["stride_bytes"] = stride_bytes
+    if outstanding is not None:
+        kwargs["outstanding"] = outstanding
+    d = mem_bench(preset, pattern.value, **kwargs)
+    if as_json:
+        print(json.dumps(d))
+        return
+    t = Table(title=f"{preset} {pattern.value} ({face.value} face)")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for key in ("bandwidth_gbps", "peak_bandwidth_gbps", "avg_latency_ns", "row_hit_rate", "energy_pj_per_bit"):
+        t.add_row(key, f"{d[key]:.4g}")
+    out.print(t)
+
+
 def main() -> None:
     """Entry point: Typer handles usage errors (exit 2); user errors in values and configs print one
     line per problem and exit with code 2, never a traceback."""

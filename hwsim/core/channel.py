@@ -86,16 +86,26 @@ class Channel:
 
         Returns (to ``yield from``) when the link is free again; the item arrives later.
         """
-        if self._credits is not None:
-            yield self._credits.get(1)
+        yield self.reserve()
         yield from self.link.send(nbytes)
-        self.items_put += 1
         latency = self.link.latency_cycles
         if latency:
             arrival = self.clock.cycles(latency)
-            arrival.callbacks.append(lambda _ev, item=item: self._ready.put(item))
+            arrival.callbacks.append(lambda _ev, item=item: self.deliver(item))
         else:
-            self._ready.put(item)
+            self.deliver(item)
+
+    def reserve(self) -> simpy.Event:
+        """Event that fires when the sender holds a credit (a free slot) for one item. For senders that
+        move the data by other means (e.g. a DMA engine) and then :meth:`deliver` it."""
+        if self._credits is None:
+            return self.env.event().succeed()
+        return self._credits.get(1)
+
+    def deliver(self, item) -> None:
+        """Make an item (whose credit the sender holds) available to the receiver now."""
+        self.items_put += 1
+        self._ready.put(item)
 
     def get(self) -> simpy.Event:
         """Event that fires with the next item; taking it returns the sender's credit."""

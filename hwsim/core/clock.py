@@ -59,6 +59,12 @@ class Clock:
         """A timeout of ``n`` cycles of this clock."""
         return self.env.timeout(n * self.period_ps)
 
+    def sync(self) -> simpy.Timeout:
+        """A timeout to this clock's next rising edge, or of zero if now is on an edge: how a value
+        arriving from another clock domain is registered (one synchronising edge, no extra stages)."""
+        rest = int(self.env.now) % self.period_ps
+        return self.env.timeout(self.period_ps - rest if rest else 0)
+
     def next_edge(self) -> simpy.Timeout:
         """A timeout to the next rising edge (a full period if now is on an edge)."""
         rest = int(self.env.now) % self.period_ps

@@ -53,9 +53,20 @@ class Port:
 
     def put(self, item, nbytes: int = 0):
         """Generator sending an item (OUT ports); use ``yield from port.put(...)``."""
+        return self._out().put(item, nbytes)
+
+    def reserve(self):
+        """Event: a credit for one item on the channel (OUT ports), see :meth:`Channel.reserve`."""
+        return self._out().reserve()
+
+    def deliver(self, item) -> None:
+        """Hand over an item whose credit was reserved (OUT ports)."""
+        self._out().deliver(item)
+
+    def _out(self) -> "Channel":
         if self.spec.direction is not PortDir.OUT:
             raise RuntimeError(f"{self.owner.name}.{self.name} is an input port")
-        return self._bound().put(item, nbytes)
+        return self._bound()
 
 
 class Component:

@@ -23,6 +23,7 @@ import numpy as np
 from hwsim.core import Channel, Component, Link, PortDir, PortSpec, Simulation, Tracer
 from hwsim.systolic.config import SystolicConfig
 from hwsim.systolic.dataflow import Fold, fold_tiles, get_dataflow
+from hwsim.errors import ConfigError
 from hwsim.systolic.fl import check_operands
 from hwsim.systolic.pe_array import OutputArray, StationaryArray
 from hwsim.systolic.result import GemmStats
@@ -46,7 +47,9 @@ class FoldOutput:
 
 
 class OperandLoader(Component):
-    """Issues the plan's loads in order over the memory port (DMA-like, one descriptor at a time)."""
+    """Issues the plan's loads in order: over the memory port (one transfer at a time), or, with a
+    DMA engine, as 2-D strided DMA descriptors from DRAM that overlap each other (each load still takes
+    its buffer-half credit in order and is delivered in order)."""
 
     PORTS = (
         PortSpec("a_out", PortDir.OUT, "A-operand loads into the A SRAM"),
@@ -55,12 +58,17 @@ class OperandLoader(Component):
     STATS = {"loads": "transfers", "port_bytes_a": "bytes", "port_bytes_b": "bytes",
              "sram_write_a": "words", "sram_write_b": "words"}
 
-    def __init__(self, sim, name, clock, loads: list[Load], payloads: list[np.ndarray]):
+    def __init__(self, sim, name, clock, loads: list[Load], payloads: list[np.ndarray], dma=None, descriptors=None):
         super().__init__(sim, name, clock)
         self.loads = loads
         self.payloads = payloads
+        self.dma = dma
+        self.descriptors = descriptors
 
     def run(self):
+        if self.dma is not None:
+            yield from self._run_dma()
+            return
         for ld, values in zip(self.loads, self.payloads):
             t0 = self.env.now
             yield from self.ports[f"{ld.operand}_out"].put(Chunk(ld, values), ld.nbytes)
@@ -68,6 +76,30 @@ class OperandLoader(Component):
             self.stats.add(f"port_bytes_{ld.operand}", ld.nbytes)
             self.stats.add(f"sram_write_{ld.operand}", ld.words)
             self.span(f"load:{ld.operand}:{ld.kind}", t0, self.env.now, fold=ld.fold, bytes=ld.nbytes)
+
+    def _run_dma(self):
+        previous = None
+        for ld, values, descs in zip(self.loads, self.payloads, self.descriptors):
+            port = self.ports[f"{ld.operand}_out"]
+            yield port.reserve()
+            delivered = self.env.event()
+            self.env.process(self._dma_load(ld, values, descs, port, previous, delivered))
+            previous = delivered
+
+    def _dma_load(self, ld: Load, values, descs, port, previous, delivered):
+        t0 = self.env.now
+        for desc in descs:
+            yield from self.dma.transfer(desc)
+        yield self.clock.sync()  # DRAM completions cross into the unit's clock domain at its next edge
+        if previous is not None and not previous.triggered:
+            yield previous
+        port.deliver(Chunk(ld, values))
+        delivered.succeed()
+        self.stats.add("loads")
+        self.stats.add(f"port_bytes_{ld.operand}", sum(len(d.transactions(self.dma.dram.transaction_bytes))
+                                                        for d in descs) * self.dma.dram.transaction_bytes)
+        self.stats.add(f"sram_write_{ld.operand}", ld.words)
+        self.span(f"load:{ld.operand}:{ld.kind}", t0, self.env.now, fold=ld.fold, descriptors=len(descs))
 
 
 class ResultBuffer(Component):
@@ -202,6 +234,7 @@ class ClRun:
     folds: list[Fold]
     phases: list[tuple[str, int, int, int]]  # (kind, fold, start cycle, cycles) as simulated
     events: list[tuple[int, int, int, int, int]] | None  # (cycle, fold, col, pos, value) if recorded
+    dram_stats: dict | None = None  # DRAM counters when fed from off-chip memory
 
 
 def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
@@ -216,10 +249,14 @@ def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
 
 
 def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: str | Path | Tracer | None = None,
-                     record_outputs: bool = False) -> ClRun:
+                     record_outputs: bool = False, offchip=None) -> ClRun:
     """:func:`run_gemm_cl` with the details a co-simulation needs: the phase timeline and, with
     ``record_outputs``, every value written into the array's output register and its cycle
-    (``pos`` is the temporal index for WS/IS, the tile row for OS)."""
+    (``pos`` is the temporal index for WS/IS, the tile row for OS).
+
+    ``offchip`` (:class:`hwsim.memory.offchip.OffChipConfig`) feeds the operand SRAMs from a cycle-level
+    DRAM/HBM model through a DMA engine instead of the simple memory port; A and B are laid out
+    row-major in DRAM (:mod:`hwsim.systolic.layout`)."""
     a, b = check_operands(cfg, a, b)
     m, k = a.shape
     n = b.shape[1]
@@ -246,7 +283,19 @@ def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: s
     b_sram = Channel(sim.env, clock, "b_sram", capacity=1, link=port)
     c_sram = Channel(sim.env, clock, "c_sram", capacity=None)
 
-    loader = OperandLoader(sim, "loader", clock, loads, payloads)
+    dma = descriptors = dram = None
+    if offchip is not None:
+        from hwsim.memory.dma import DmaEngine
+        from hwsim.memory.dram import DramSystem
+        from hwsim.systolic.layout import OperandLayout, load_descriptors
+
+        if cfg.memory_port is not None:
+            raise ConfigError("unit.memory_port: give either a memory port or off-chip memory (memory:), not both")
+        dram = DramSystem(sim, offchip.dram.config(), name="dram")
+        dma = DmaEngine(sim, "dma", clock, dram, offchip.dma)
+        layout = OperandLayout(m, n, k, cfg.pe.in_fmt.bits)
+        descriptors = [load_descriptors(cfg, layout, folds[ld.fold], ld) for ld in loads]
+    loader = OperandLoader(sim, "loader", clock, loads, payloads, dma=dma, descriptors=descriptors)
     unit = SystolicCL(sim, "array", clock, cfg, folds, phases, out_map, t)
     cbuf = ResultBuffer(sim, "c_sram", clock, cfg, m, n)
     events: list | None = None
@@ -279,7 +328,9 @@ def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: s
     if record_outputs:
         fold_of = _fold_of_cycle(unit.phase_log)
         events = [(cyc, fold_of(cyc), col, pos, val) for cyc, col, pos, val in unit.array.events]
-    return ClRun(cfg.pe.finish(cbuf.c), stats, folds, unit.phase_log, events)
+    run = ClRun(cfg.pe.finish(cbuf.c), stats, folds, unit.phase_log, events)
+    run.dram_stats = dram.stats.as_dict() if dram is not None else None
+    return run
 
 
 def _fold_of_cycle(phase_log):

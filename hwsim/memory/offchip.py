@@ -1,0 +1,44 @@
+"""Off-chip memory feeding a compute unit: a DRAM/HBM device behind a DMA engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hwsim.errors import ConfigError
+from hwsim.memory.dma import DmaConfig
+
+
+class DramSpec(BaseModel):
+    """A DRAM preset (``hbm2e``, ``hbm3``, ``ddr4``, ``lpddr5``) with optional field overrides."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    preset: str = Field("hbm3", description="preset name")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="DramConfig fields to change")
+
+    @model_validator(mode="after")
+    def _valid(self) -> "DramSpec":
+        try:
+            self.config()
+        except ConfigError as err:
+            raise ValueError("; ".join(err.problems)) from None
+        return self
+
+    def config(self):
+        from hwsim.memory.dram import load_preset
+
+        try:
+            return load_preset(self.preset, **self.overrides)
+        except ValidationError as err:
+            from hwsim.errors import format_validation_error
+
+            raise ConfigError(format_validation_error(err, f"dram[{self.preset}]")) from None
+
+
+class OffChipConfig(BaseModel):
+    """The unit's operands come from ``dram`` through a DMA engine (2-D strided tile descriptors)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    dram: DramSpec = Field(default_factory=DramSpec)
+    dma: DmaConfig = Field(default_factory=DmaConfig)
