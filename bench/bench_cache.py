@@ -19,12 +19,15 @@ from hwsim.memory.cache import CacheConfig, cache_counts, run_cache_cl
 
 
 def make_trace(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A deterministic mixed trace: 60% sequential 8-byte loads/stores over a 256 KiB buffer, 40% random
-    accesses over 1 MiB; 30% stores. Requests issue back to back, with a 1-4 cycle gap after 1 in 8."""
+    """A deterministic mixed trace of 8-byte accesses: 60% a sequential stream over 256 KiB, 30% random in a
+    16 KiB hot region, 10% random over 1 MiB; 30% stores. Requests issue back to back, with a 1-4 cycle gap
+    after 1 in 8."""
     rng = np.random.default_rng(seed)
-    seq = (np.arange(n, dtype=np.int64) * 8) % (256 * 1024)
-    rnd = rng.integers(0, 1 << 20, n, dtype=np.int64) & ~7
-    addrs = np.where(rng.random(n) < 0.6, seq, rnd)
+    stream = (np.arange(n, dtype=np.int64) * 8) % (256 * 1024)
+    hot = (1 << 20) + (rng.integers(0, 16 * 1024, n, dtype=np.int64) & ~7)
+    cold = rng.integers(0, 1 << 20, n, dtype=np.int64) & ~7
+    pick = rng.random(n)
+    addrs = np.where(pick < 0.6, stream, np.where(pick < 0.9, hot, cold))
     writes = rng.random(n) < 0.3
     gaps = np.where(rng.random(n) < 0.125, rng.integers(1, 5, n), 1)
     issue = np.cumsum(gaps) - gaps[0]
@@ -50,14 +53,15 @@ def main() -> None:
         for write_policy in ("write_back", "write_through"):
             cfg = CacheConfig(capacity_bytes=32 * 1024, line_bytes=64, ways=8, replacement=replacement, seed=1,
                               write_policy=write_policy, mshrs=8, hit_latency_cycles=2, miss_latency_cycles=100)
-            fl_s, fl = best_of(lambda: cache_counts(cfg, addrs, writes), 3)
-            cl_s, cl = best_of(lambda: run_cache_cl(cfg, addrs, writes, issue_cycles=issue), 1)
+            fl_s, fl = best_of(lambda: cache_counts(cfg, addrs, writes), 5)
+            cl_s, cl = best_of(lambda: run_cache_cl(cfg, addrs, writes, issue_cycles=issue), 2)
             c = cl.counts
             if (c.misses, c.evictions, c.writebacks, c.hits + c.merges) != (fl.misses, fl.evictions, fl.writebacks,
                                                                              fl.hits):
                 raise SystemExit(f"faces disagree: functional {fl} vs CL {c}")
             print(f"{replacement:>11} {write_policy:>13} {100 * fl.misses / n:>7.2f} {n / fl_s:>10,.0f} "
-                  f"{n / cl_s:>10,.0f} {cl_s / fl_s:>10.1f} {cl.cycles:>10,} {c.merges:>7,} {cl.mshr_stall_cycles:>10,}")
+                  f"{n / cl_s:>10,.0f} {cl_s / fl_s:>10.1f} {cl.cycles:>10,} {c.merges:>7,} "
+                  f"{cl.mshr_stall_cycles:>10,}")
 
 
 if __name__ == "__main__":

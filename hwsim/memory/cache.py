@@ -5,9 +5,9 @@
 
 **CL face** (:class:`CacheCL`): the same tag store, driven by a SimPy process, with these timing rules:
 
-* The front end takes at most one request per cycle, in order. A request is *looked up* in the cycle
-  it is taken, and the cache state (replacement order, dirty bits, victim choice) changes at that
-  moment. State therefore changes in trace order on both faces.
+* The front end takes at most one request per cycle, in order, and none before its ``issue_cycle``.
+  A request is *looked up* in the cycle it is taken, and the cache state (replacement order, dirty
+  bits, victim choice) changes at that moment. State therefore changes in trace order on both faces.
 * A **hit** completes ``hit_latency_cycles`` after lookup.
 * A **miss** takes an MSHR (miss status holding register), picks its victim and evicts it at lookup
   (a dirty victim is written back), and reserves the way. It asks the next level for the line
@@ -22,7 +22,8 @@
 * Write-through stores and writebacks are posted to the next level: the cache does not wait for
   them. A write-through write miss does not allocate, needs no MSHR and completes like a hit.
 * The victim is chosen among all ways, including a way whose fill is still pending. Such a line is
-  evicted like any other. Its fill still completes the requests waiting on it but installs nothing.
+  evicted like any other. Its MSHR stays busy until the fill, which completes the requests waiting
+  on it but installs nothing.
   This choice keeps the replacement decisions identical to the functional face.
 
 Because state changes in trace order, the CL face's misses, evictions, writebacks and bytes equal
@@ -50,7 +51,8 @@ from hwsim.errors import ConfigError, config_error_from
 
 __all__ = [
     "REPLACEMENT_POLICIES", "Cache", "CacheCL", "CacheConfig", "CacheCounts", "CacheRequest", "CacheRun",
-    "CacheTraceDriver", "FixedLatencyMemory", "NextLevel", "TagStore", "cache_counts", "run_cache_cl",
+    "CacheTraceDriver", "FixedLatencyMemory", "NextLevel", "TagStore", "TransactionSplitter", "cache_counts",
+    "run_cache_cl",
 ]
 
 
@@ -425,7 +427,8 @@ class Cache:
                 c.bytes_to_next += cfg.line_bytes
         return False
 
-    def run(self, addrs: Sequence[int] | np.ndarray, is_write: Sequence[bool] | np.ndarray | None = None) -> CacheCounts:
+    def run(self, addrs: Sequence[int] | np.ndarray,
+            is_write: Sequence[bool] | np.ndarray | None = None) -> CacheCounts:
         """Run a trace of byte addresses (``is_write`` flags; None: all loads); returns the counts so far."""
         sets, tags, writes, _ = _trace_lines(self.cfg, addrs, is_write)
         access = self._access
@@ -445,6 +448,30 @@ class NextLevel(Protocol):
     """What a cache misses into: ``request`` returns an event that fires when the access is done."""
 
     def request(self, addr: int, nbytes: int, is_write: bool) -> simpy.Event: ...
+
+
+class TransactionSplitter:
+    """Adapts a memory that takes fixed-size aligned transactions, ``request(addr, is_write) -> Event`` with a
+    ``transaction_bytes`` attribute (e.g. :class:`hwsim.memory.dram.DramSystem`), to the
+    :class:`NextLevel` interface. An access becomes one request per transaction it touches, all issued at
+    once. Its event fires when the last of them is done."""
+
+    def __init__(self, memory: Any):
+        tb = getattr(memory, "transaction_bytes", None)
+        if not callable(getattr(memory, "request", None)) or not _posint(tb):
+            raise ConfigError(f"memory: must have request(addr, is_write) and an integer transaction_bytes >= 1, "
+                              f"got {type(memory).__name__}")
+        self.memory = memory
+        self.transaction_bytes: int = tb
+        self.transactions = 0
+
+    def request(self, addr: int, nbytes: int, is_write: bool) -> simpy.Event:
+        tb = self.transaction_bytes
+        first = addr // tb
+        last = (addr + max(nbytes, 1) - 1) // tb
+        events = [self.memory.request(t * tb, is_write) for t in range(first, last + 1)]
+        self.transactions += len(events)
+        return events[0] if len(events) == 1 else simpy.AllOf(events[0].env, events)
 
 
 class FixedLatencyMemory:
@@ -473,9 +500,10 @@ class FixedLatencyMemory:
 
 @dataclass(slots=True, eq=False)
 class CacheRequest:
-    """One load or store. ``nbytes`` (0: ``access_bytes``) is what a write-through store forwards.
-    The CL face sets ``outcome`` (hit, miss, merge), ``accept_cycle`` (lookup) and ``done_cycle``, and
-    succeeds ``done`` (if given) in cycle ``done_cycle`` with that cycle as its value."""
+    """One load or store. ``nbytes`` (0: ``access_bytes``) is what a write-through store forwards. The
+    cache looks the request up no earlier than ``issue_cycle`` (of the cache's clock). The CL face sets
+    ``outcome`` (hit, miss, merge), ``accept_cycle`` (lookup) and ``done_cycle``, and succeeds ``done``
+    (if given) in cycle ``done_cycle`` with that cycle as its value."""
 
     addr: int
     is_write: bool = False
@@ -518,13 +546,15 @@ class CacheCL(Component):
 
     Requests (:class:`CacheRequest`) come in on ``req_in``. By default that port is connected to an
     unbounded channel; connect a bounded one to back-pressure the requester. ``next_level`` is an
-    object with ``request(addr, nbytes, is_write) -> Event`` (another :class:`CacheCL`, a DRAM model,
-    a :class:`FixedLatencyMemory`) or a bare callable with that signature. None means a
+    object with ``request(addr, nbytes, is_write) -> Event`` (another :class:`CacheCL`, a
+    :class:`FixedLatencyMemory`, a DRAM model wrapped in a :class:`TransactionSplitter`) or a bare
+    callable with that signature. None means a
     :class:`FixedLatencyMemory` of ``cfg.miss_latency_cycles``. A :class:`CacheCL` is itself a next
     level, so caches chain.
     """
 
-    PORTS = (PortSpec("req_in", PortDir.IN, "CacheRequest items; one is looked up per cycle, in order"),)
+    PORTS = (PortSpec("req_in", PortDir.IN,
+                      "CacheRequest items, or lists of them; one request is looked up per cycle, in order"),)
     STATS = {**CacheCounts.UNITS, "mshr_stall_cycles": "cycles", "merge_stall_cycles": "cycles"}
 
     def __init__(self, sim: Simulation, name: str, clock: Clock, cfg: CacheConfig,
@@ -555,25 +585,31 @@ class CacheCL(Component):
         get = self.ports["req_in"].get
         next_ps = 0  # earliest lookup time of the next request
         while True:
-            req = yield get()
-            now = env.now
-            yield _late_timeout(env, max(-(-now // period) * period, next_ps) - now)
-            while (wait := self._lookup(req)) is not None:
-                stat, event = wait
-                t0 = env.now
-                yield event
+            item = yield get()
+            for req in (item,) if isinstance(item, CacheRequest) else item:
                 now = env.now
-                yield _late_timeout(env, -(-now // period) * period - now)
-                self.stats.add(stat, (env.now - t0) // period)
-                self.span(f"stall:{stat.removesuffix('_stall_cycles')}", t0, env.now)
-            next_ps = env.now + period
+                start = max(-(-now // period) * period, next_ps, req.issue_cycle * period)
+                yield _late_timeout(env, start - now)
+                while (wait := self._lookup(req)) is not None:
+                    stat, event = wait
+                    t0 = env.now
+                    yield event
+                    now = env.now
+                    yield _late_timeout(env, -(-now // period) * period - now)
+                    self.stats.add(stat, (env.now - t0) // period)
+                    self.span(f"stall:{stat.removesuffix('_stall_cycles')}", t0, env.now)
+                next_ps = env.now + period
 
     def _lookup(self, req: CacheRequest):
         """Look ``req`` up now. Returns None when it was taken, or (stall counter, event to wait for)."""
         cfg, env, st, store = self.cfg, self.env, self.stats, self.store
         now, period = env.now, self.clock.period_ps
         addr, wr = req.addr, req.is_write
-        if isinstance(addr, bool) or not isinstance(addr, int) or addr < 0:
+        if type(addr) is not int:
+            if isinstance(addr, bool) or not isinstance(addr, (int, np.integer)):
+                raise ConfigError(f"{self.name}: request addr must be an integer byte address >= 0, got {addr!r}")
+            addr = req.addr = int(addr)
+        if addr < 0:
             raise ConfigError(f"{self.name}: request addr must be an integer byte address >= 0, got {addr!r}")
         line = addr >> cfg.line_shift
         s, tag = line & (cfg.sets - 1), line >> cfg.set_shift
@@ -702,9 +738,18 @@ class CacheCL(Component):
             lo = max(addr, line << shift)
             hi = min(end, (line + 1) << shift)
             req = CacheRequest(lo, is_write, nbytes=hi - lo, done=env.event())
-            env.process(self.ports["req_in"].channel.put(req))
+            self._enqueue(req)
             events.append(req.done)
         return events[0] if len(events) == 1 else simpy.AllOf(env, events)
+
+    def _enqueue(self, req: CacheRequest) -> None:
+        """Put ``req`` on ``req_in``'s channel as soon as it has a free slot."""
+        channel = self.ports["req_in"].channel
+        credit = channel.reserve()
+        if credit.callbacks is None:  # pragma: no cover - a processed event is never returned
+            channel.deliver(req)
+        else:
+            credit.callbacks.append(lambda _ev: channel.deliver(req))
 
     def counts(self) -> CacheCounts:
         return CacheCounts.from_mapping(self.stats)
@@ -716,18 +761,25 @@ class CacheCL(Component):
 
 
 class CacheTraceDriver(Component):
-    """Sends a list of requests, each at its ``issue_cycle`` (non-decreasing), to a cache's ``req_in``."""
+    """Sends a list of requests with non-decreasing ``issue_cycle`` to a cache's ``req_in``: each at its issue
+    cycle, or (``burst=True``) all at once as one item at cycle 0. Both give the same timing, since a cache
+    looks no request up before its issue cycle; the burst saves SimPy events on long traces."""
 
-    PORTS = (PortSpec("req_out", PortDir.OUT, "CacheRequest items"),)
+    PORTS = (PortSpec("req_out", PortDir.OUT, "CacheRequest items, or lists of them"),)
     STATS = {"requests": "requests"}
 
-    def __init__(self, sim: Simulation, name: str, clock: Clock, requests: list[CacheRequest]):
+    def __init__(self, sim: Simulation, name: str, clock: Clock, requests: list[CacheRequest], burst: bool = False):
         super().__init__(sim, name, clock)
         self.requests = requests
+        self.burst = burst
 
     def run(self):
         env, period = self.env, self.clock.period_ps
         put = self.req_out.put
+        if self.burst:
+            yield from put(list(self.requests))
+            self.stats.add("requests", len(self.requests))
+            return
         for req in self.requests:
             t = req.issue_cycle * period
             if t > env.now:
@@ -754,11 +806,12 @@ class CacheRun:
 def run_cache_cl(cfg: CacheConfig, addrs: Sequence[int] | np.ndarray,
                  is_write: Sequence[bool] | np.ndarray | None = None,
                  issue_cycles: Sequence[int] | np.ndarray | None = None, period_ps: int = 1000,
-                 trace: str | Path | Tracer | None = None) -> CacheRun:
+                 trace: str | Path | Tracer | None = None, burst: bool = True) -> CacheRun:
     """CL face over a trace with the built-in fixed-latency next level.
 
     ``issue_cycles``: when each request is issued (non-decreasing; default one per cycle from 0). The
-    front end still takes at most one request per cycle, in order.
+    front end still takes at most one request per cycle, in order. ``burst``: hand the trace to the
+    cache as one item (fast) or request by request at the issue cycles (same timing).
     """
     _, _, writes, byte_addrs = _trace_lines(cfg, addrs, is_write)
     n = len(byte_addrs)
@@ -776,7 +829,7 @@ def run_cache_cl(cfg: CacheConfig, addrs: Sequence[int] | np.ndarray,
     sim = Simulation(trace=trace if isinstance(trace, Tracer) else trace is not None, name="cache")
     clock = sim.clock("clk", period_ps)
     cache = CacheCL(sim, "cache", clock, cfg)
-    driver = CacheTraceDriver(sim, "requester", clock, reqs)
+    driver = CacheTraceDriver(sim, "requester", clock, reqs, burst=burst)
     driver.connect("req_out", cache.ports["req_in"].channel)
     sim.run()
     if trace is not None and not isinstance(trace, Tracer):

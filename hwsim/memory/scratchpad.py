@@ -20,9 +20,10 @@ Timing model, shared by both faces (one clock, times in cycles):
   ``[0, capacity/2)`` are buffer 0 and the rest are buffer 1. Each buffer has its own banks and
   ports, so one buffer can be filled while the other is read with no conflict between them.
 
-The cost face (:func:`batch_cycles`, :func:`scratchpad_cost`, :func:`strided_batch_cycles`) is
-closed form. The CL face (:class:`ScratchpadCL`) serves per-bank queues cycle by cycle. The two are
-equal for every batch sequence, including the completion cycle of every request.
+The cost face (:func:`batch_cycles`, :func:`pattern_cycles`, :func:`scratchpad_cost`,
+:func:`strided_batch_cycles`) is closed form. The CL face (:class:`ScratchpadCL`) serves per-bank
+queues cycle by cycle. The two are equal for every batch sequence, including the completion cycle of
+every request.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from hwsim.power.tech import TechTable
 
 __all__ = [
     "BANK_MAPPINGS", "ScratchpadCL", "ScratchpadConfig", "ScratchpadCost", "ScratchpadRun", "WordRequest",
-    "batch_cycles", "physical_banks_of", "run_scratchpad_cl", "scratchpad_area_mm2", "scratchpad_cost",
-    "scratchpad_energy_pj", "strided_batch_cycles",
+    "batch_cycles", "pattern_cycles", "physical_banks_of", "run_scratchpad_cl", "scratchpad_area_mm2",
+    "scratchpad_cost", "scratchpad_energy_pj", "strided_batch_cycles",
 ]
 
 
@@ -264,6 +265,21 @@ def batch_cycles(cfg: ScratchpadConfig, addrs: np.ndarray | Sequence[int],
     r_ports, w_ports = cfg.read_ports_per_bank, cfg.write_ports_per_bank
     per_bank = np.maximum(-(-reads_b // r_ports), -(-writes_b // w_ports))
     return max(1, int(per_bank.max(initial=0)))
+
+
+def pattern_cycles(cfg: ScratchpadConfig, addrs: np.ndarray, is_write: np.ndarray | None = None) -> np.ndarray:
+    """:func:`batch_cycles` of many equal-size batches at once: ``addrs`` is a (batches, lanes) array of
+    byte addresses, one row per batch. Returns one T per row (int array)."""
+    a = np.asarray(addrs, dtype=np.int64)
+    if a.ndim != 2:
+        raise ConfigError(f"addrs: must be a 2-D (batches, lanes) array, got {a.ndim} dimension(s)")
+    _check_addrs(a.reshape(-1), cfg, "addrs(flattened)")
+    w = np.zeros(a.shape, bool) if is_write is None else np.broadcast_to(np.asarray(is_write, dtype=bool), a.shape)
+    nb = cfg.physical_banks
+    key = (np.arange(a.shape[0])[:, None] * nb + physical_banks_of(cfg, a)) * 2 + w
+    counts = np.bincount(key.reshape(-1), minlength=a.shape[0] * nb * 2).reshape(a.shape[0], nb, 2)
+    ports = np.array([cfg.read_ports_per_bank, cfg.write_ports_per_bank])
+    return np.maximum(1, (-(-counts // ports)).max(axis=(1, 2), initial=0))
 
 
 def strided_batch_cycles(cfg: ScratchpadConfig, lanes: int, stride_words: int, is_write: bool = False) -> int:

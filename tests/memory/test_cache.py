@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from hwsim.core import Simulation
 from hwsim.errors import ConfigError, format_validation_error
 from hwsim.memory.cache import (
-    Cache, CacheCL, CacheConfig, CacheCounts, CacheRequest, CacheTraceDriver, FixedLatencyMemory, cache_counts,
-    run_cache_cl,
+    Cache, CacheCL, CacheConfig, CacheCounts, CacheRequest, CacheTraceDriver, FixedLatencyMemory,
+    TransactionSplitter, cache_counts, run_cache_cl,
 )
 
 try:  # tests/memory may or may not be a package
@@ -178,7 +178,7 @@ def cache_case(draw, max_len=120):
     return cfg, [(line * cfg.line_bytes + offset, w) for line, offset, w in trace]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cache_case())
 def test_functional_face_matches_reference(case):
     cfg, trace = case
@@ -201,15 +201,15 @@ def timed_case(draw):
     for g in gaps:
         t += g
         issue.append(t)
-    return CacheConfig.model_validate(cfg.model_dump()), trace, issue
+    return CacheConfig.model_validate(cfg.model_dump()), trace, issue, draw(st.booleans())
 
 
 @settings(max_examples=200, deadline=None)
 @given(timed_case())
 def test_cl_counts_equal_functional_and_timeline_equals_reference(case):
-    cfg, trace, issue = case
+    cfg, trace, issue, burst = case  # burst: the trace handed over as one item, or request by request
     addrs, writes = [a for a, _ in trace], [w for _, w in trace]
-    run = run_cache_cl(cfg, addrs, writes, issue_cycles=issue)
+    run = run_cache_cl(cfg, addrs, writes, issue_cycles=issue, burst=burst)
     fl = cache_counts(cfg, addrs, writes).as_dict()
     cl = run.counts.as_dict()
     # identical except that the CL face calls a functional hit on a line being filled a merge
@@ -430,3 +430,33 @@ def test_fill_through_three_levels_is_seen_in_its_own_cycle():
     driver.connect("req_out", caches[-1].ports["req_in"].channel)
     sim.run()
     assert [(r.outcome, r.accept_cycle, r.done_cycle) for r in reqs] == [("miss", 0, 13), ("hit", 13, 14)]
+
+
+def test_transaction_memory_behind_a_splitter():
+    # a memory of 32-byte transactions (like a DRAM pseudo channel) that answers each after 5 + 3 x (its index
+    # among those in flight) cycles. A 64-byte line is two transactions, issued at once at lookup + hit latency.
+    sim = Simulation()
+    clk = sim.clock("clk", 1000)
+    log = []
+
+    class Transactions:
+        transaction_bytes = 32
+
+        def request(self, addr, is_write):
+            log.append((sim.env.now // 1000, addr, is_write))
+            return sim.env.timeout((5 + 3 * (len(log) - 1)) * 1000)
+
+    mem = TransactionSplitter(Transactions())
+    cache = CacheCL(sim, "l2", clk, CacheConfig(line_bytes=64, ways=1, sets=1, hit_latency_cycles=2), next_level=mem)
+    reqs = [CacheRequest(0x40, is_write=True, issue_cycle=0), CacheRequest(0x80, issue_cycle=1)]
+    driver = CacheTraceDriver(sim, "cpu", clk, reqs)
+    driver.connect("req_out", cache.ports["req_in"].channel)
+    sim.run()
+    # 0x40@0: transactions 0x40, 0x60 asked at 2, back at 7 and 10 -> done 10. 0x80@1 evicts the dirty 0x40 line:
+    # its writeback (2 transactions) and its fill (2 transactions) are all issued at 3.
+    assert log == [(2, 0x40, False), (2, 0x60, False), (3, 0x40, True), (3, 0x60, True), (3, 0x80, False),
+                   (3, 0xA0, False)]
+    assert [r.done_cycle for r in reqs] == [10, 3 + 5 + 3 * 5]
+    assert mem.transactions == 6
+    with pytest.raises(ConfigError, match="memory: must have request"):
+        TransactionSplitter(object())

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from hwsim.core import Channel, Simulation
 from hwsim.errors import ConfigError, format_validation_error
 from hwsim.memory.scratchpad import (
-    ScratchpadCL, ScratchpadConfig, WordRequest, batch_cycles, physical_banks_of, run_scratchpad_cl,
+    ScratchpadCL, ScratchpadConfig, WordRequest, batch_cycles, pattern_cycles, physical_banks_of, run_scratchpad_cl,
     scratchpad_area_mm2, scratchpad_cost, scratchpad_energy_pj, strided_batch_cycles,
 )
 from hwsim.power import load_tech
@@ -213,6 +213,12 @@ def test_cost_face_equals_cl_face_exactly(case):
     assert cost.done_cycle == cl.done_cycle
     assert cost.stats == cl.stats
     assert cost.request_done_cycles == cl.request_done_cycles
+    # many equal-size batches at once (vectorised over batches)
+    lanes = min((len(b) for b in batches), default=0)
+    if batches and lanes:
+        a = np.array([[x for x, _ in b[:lanes]] for b in batches])
+        w = np.array([[y for _, y in b[:lanes]] for b in batches])
+        assert pattern_cycles(cfg, a, w).tolist() == [batch_cycles(cfg, r, f) for r, f in zip(a, w)]
     # the documented closed form, per batch: max over banks of ceil(requests to the bank / ports)
     for batch, t in zip(batches, cost.batch_cycles):
         per_bank = {}
@@ -258,7 +264,8 @@ def test_energy_uses_the_per_bank_size():
     assert scratchpad_energy_pj(cfg, stats, tech) == pytest.approx(3 * pj_per_access)
     # a single 64 KiB bank costs more per access; four double-buffered 8 KiB banks less
     one_bank = ScratchpadConfig(capacity_bytes=64 * 1024, word_bytes=8, banks=1)
-    assert scratchpad_energy_pj(one_bank, stats, tech) == pytest.approx(3 * SRAM_32K_PJ * 2 ** (math.log(5) / math.log(32)))
+    slope = math.log(100 / 20) / math.log(32)  # 32 KB -> 1 MB segment: 20 -> 100 pJ
+    assert scratchpad_energy_pj(one_bank, stats, tech) == pytest.approx(3 * SRAM_32K_PJ * 2 ** slope)
     db = ScratchpadConfig(capacity_bytes=64 * 1024, word_bytes=8, banks=4, double_buffered=True)
     assert scratchpad_energy_pj(db, stats, tech) == pytest.approx(3 * SRAM_8K_PJ)
     # 4-byte words pay half a 64-bit access; CL stats price the same as cost stats
