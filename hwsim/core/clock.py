@@ -69,3 +69,17 @@ class Clock:
         """A timeout to the next rising edge (a full period if now is on an edge)."""
         rest = int(self.env.now) % self.period_ps
         return self.env.timeout(self.period_ps - rest)
+
+
+LATE = 2  # SimPy priority after NORMAL (1)
+
+
+def late_timeout(env: simpy.Environment, delay_ps: int) -> simpy.Event:
+    """A timeout processed after every normal-priority event of its instant (built like SimPy's
+    Timeout, at a lower priority): for a stage that must see everything else that happens in a cycle
+    first, e.g. a cache lookup seeing a fill that lands in the same cycle."""
+    ev = simpy.Event(env)
+    ev._ok = True  # SimPy has no public way to schedule at a custom priority
+    ev._value = None
+    env.schedule(ev, LATE, delay_ps)
+    return ev

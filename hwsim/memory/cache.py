@@ -46,6 +46,7 @@ from pydantic import (
     BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator,
 )
 
+from hwsim.core.clock import late_timeout
 from hwsim.core import Channel, Clock, Component, PortDir, PortSpec, Simulation, Tracer
 from hwsim.errors import ConfigError, config_error_from
 
@@ -525,19 +526,6 @@ class _Mshr:
         self.event: simpy.Event | None = None  # made on demand for requests waiting on the fill
 
 
-_LATE = 2  # SimPy priority after NORMAL (1): the front end looks up after every fill of the same instant
-
-
-def _late_timeout(env: simpy.Environment, delay_ps: int) -> simpy.Event:
-    """A timeout processed after all normal-priority events at its instant (the way simpy's Timeout
-    is built, with a lower priority)."""
-    ev = simpy.Event(env)
-    ev._ok = True
-    ev._value = None
-    env.schedule(ev, _LATE, delay_ps)
-    return ev
-
-
 _OUTCOME_CODE = {"hit": 0, "miss": 1, "merge": 2}
 
 
@@ -589,13 +577,13 @@ class CacheCL(Component):
             for req in (item,) if isinstance(item, CacheRequest) else item:
                 now = env.now
                 start = max(-(-now // period) * period, next_ps, req.issue_cycle * period)
-                yield _late_timeout(env, start - now)
+                yield late_timeout(env, start - now)
                 while (wait := self._lookup(req)) is not None:
                     stat, event = wait
                     t0 = env.now
                     yield event
                     now = env.now
-                    yield _late_timeout(env, -(-now // period) * period - now)
+                    yield late_timeout(env, -(-now // period) * period - now)
                     self.stats.add(stat, (env.now - t0) // period)
                     self.span(f"stall:{stat.removesuffix('_stall_cycles')}", t0, env.now)
                 next_ps = env.now + period

@@ -123,6 +123,8 @@ class ChannelController:
         self.bank_bg = [b // cfg.banks_per_group for b in range(cfg.banks)]
         self.c = c
         self.ccd_s = max(c.CCD_S, c.burst)  # the data bus holds one burst at a time
+        # earliest gap from one RD/WR to the next RD/WR of the same pseudo channel
+        self.min_col_gap = max(1, min(self.ccd_s, c.RTW, c.CWL + c.burst + c.WTR_S))
         self.row_bus = 0  # earliest cycle the row-command bus (or the single bus) is free
         self.col_bus = 0
         self.pending = 0  # queued + back-pressured requests of this channel
@@ -143,14 +145,39 @@ class ChannelController:
             self._resume = None
             while t < cyc:  # replay what the idle controller skipped (refreshes only)
                 t = self._decide(t)
+        was_idle = self.pending == 0
         self.pending += 1
         if pc.queued < self.depth:
             self._admit(pc, req)
         else:
-            pc.waiting.append(req)
+            pc.waiting.append(req)  # admitted by a RD/WR issue, inside a decision
+            return
+        if not was_idle:  # an active controller has a wake-up planned (refreshes included)
+            cyc = self._earliest(pc, req, cyc)
         if self._wake_at is None or cyc < self._wake_at:
             self._wake_at = cyc
             self.system._wake(cyc, self)
+
+    def _earliest(self, pc: PseudoChannelState, req: Request, t: int) -> int:
+        """A lower bound of the cycle at which the new request's next command may issue (>= ``t``)."""
+        if t >= pc.ref_due:
+            return t
+        b = req.bank
+        r_open = pc.open_row[b]
+        if r_open == req.row:
+            g = self.bank_bg[b]
+            if req.is_write:
+                ready = max(pc.col_ok[b], pc.bg_wr_ok[g], pc.wr_ok, self.col_bus)
+            else:
+                ready = max(pc.col_ok[b], pc.bg_rd_ok[g], pc.rd_ok, self.col_bus)
+        elif r_open >= 0:
+            ready = max(pc.pre_ok[b], self.row_bus)
+        else:
+            g = self.bank_bg[b]
+            ready = max(pc.act_ok[b], pc.bg_act_ok[g], pc.act_any_ok, self.row_bus)
+            if len(pc.acts) == 4 and pc.acts[0] + self.c.FAW > ready:
+                ready = pc.acts[0] + self.c.FAW
+        return ready if ready > t else t
 
     def _admit(self, pc: PseudoChannelState, req: Request) -> None:
         b = req.bank
@@ -172,114 +199,186 @@ class ChannelController:
 
     # --- the scheduler ---------------------------------------------------------------------------
     def _decide(self, t: int) -> int:
-        """Issue every command that FR-FCFS picks at cycle ``t``; return the next decision cycle.
+        """Issue what FR-FCFS picks at cycle ``t`` (at most one command per bus); return the next
+        decision cycle.
 
         The returned cycle is a lower bound of when the next command can issue (exact when nothing
-        was issued); waking early is harmless, waking late never happens.
+        was issued): candidates that were not ready keep their ready cycle (constraints only grow),
+        ready ones that lost arbitration get the earliest cycle the issued commands allow them, and
+        the banks that issued are re-evaluated. Waking early is harmless; waking late never happens.
         """
         bank_bg = self.bank_bg
         faw = self.c.FAW
-        while True:
-            best_col = best_row = None
-            col_seq = row_seq = INF
-            n_ready = 0  # candidates ready at t (all but the issued ones can go at t + 1 at the earliest)
-            nxt = INF
-            col_bus, row_bus = self.col_bus, self.row_bus
-            for pc in self.pcs:
-                if t >= pc.ref_due:  # refresh pending: PREA, then REF
-                    open_banks = [b for b, r in enumerate(pc.open_row) if r >= 0]
-                    if open_banks:
-                        ready = max(max(pc.pre_ok[b] for b in open_banks), row_bus)
-                        cand = ("PREA", pc, open_banks, None)
+        best_col = best_row = None
+        col_seq = row_seq = INF
+        ready_now: list = []  # per pseudo channel with ready candidates: (pc, columns, ACTs, other row cmds)
+        nxt = INF
+        col_bus, row_bus = self.col_bus, self.row_bus
+        for pc in self.pcs:
+            if t >= pc.ref_due:  # refresh pending: PREA, then REF
+                open_banks = [b for b, r in enumerate(pc.open_row) if r >= 0]
+                if open_banks:
+                    ready = max(max(pc.pre_ok[b] for b in open_banks), row_bus)
+                    cand = ("PREA", pc, open_banks, None)
+                else:
+                    ready = max(max(pc.act_ok), row_bus)
+                    cand = ("REF", pc, None, None)
+                if ready <= t:
+                    ready_now.append((pc, 0, 0, 1))
+                    if row_seq > -1:
+                        best_row, row_seq = cand, -1
+                elif ready < nxt:
+                    nxt = ready
+                continue
+            if pc.ref_due < nxt:
+                nxt = pc.ref_due
+            open_row = pc.open_row
+            bank_q = pc.bank_q
+            col_ok = pc.col_ok
+            n_col = n_act = n_row = 0
+            rd_min = pc.rd_ok if pc.rd_ok > col_bus else col_bus
+            wr_min = pc.wr_ok if pc.wr_ok > col_bus else col_bus
+            for b in pc.active:
+                q = bank_q[b]
+                r_open = open_row[b]
+                if r_open >= 0:
+                    r = q[0]
+                    i = 0
+                    if r.row != r_open:
+                        i = -1
+                        for j in range(1, len(q)):
+                            if q[j].row == r_open:
+                                i = j
+                                r = q[j]
+                                break
+                    if i >= 0:  # the oldest row hit of this bank
+                        ready = col_ok[b]
+                        if r.is_write:
+                            lim = pc.bg_wr_ok[bank_bg[b]]
+                            if lim < wr_min:
+                                lim = wr_min
+                        else:
+                            lim = pc.bg_rd_ok[bank_bg[b]]
+                            if lim < rd_min:
+                                lim = rd_min
+                        if lim > ready:
+                            ready = lim
+                        if ready <= t:
+                            n_col += 1
+                            if r.seq < col_seq:
+                                best_col, col_seq = (pc, b, i, r), r.seq
+                        elif ready < nxt:
+                            nxt = ready
+                        continue
+                    ready = pc.pre_ok[b]  # no queued hit: precharge for the oldest request
+                    if ready < row_bus:
+                        ready = row_bus
+                    kind = "PRE"
+                else:
+                    ready = pc.act_ok[b]
+                    g = bank_bg[b]
+                    if pc.bg_act_ok[g] > ready:
+                        ready = pc.bg_act_ok[g]
+                    if pc.act_any_ok > ready:
+                        ready = pc.act_any_ok
+                    if row_bus > ready:
+                        ready = row_bus
+                    acts = pc.acts
+                    if len(acts) == 4 and acts[0] + faw > ready:
+                        ready = acts[0] + faw
+                    kind = "ACT"
+                if ready <= t:
+                    if kind == "ACT":
+                        n_act += 1
                     else:
-                        ready = max(max(pc.act_ok), row_bus)
-                        cand = ("REF", pc, None, None)
-                    if ready <= t:
-                        n_ready += 1
-                        if row_seq > -1:
-                            best_row, row_seq = cand, -1
-                    elif ready < nxt:
-                        nxt = ready
-                    continue
-                if pc.ref_due < nxt:
-                    nxt = pc.ref_due
-                open_row = pc.open_row
-                bank_q = pc.bank_q
-                col_ok = pc.col_ok
-                rd_min = pc.rd_ok if pc.rd_ok > col_bus else col_bus
-                wr_min = pc.wr_ok if pc.wr_ok > col_bus else col_bus
-                for b in pc.active:
-                    q = bank_q[b]
-                    r_open = open_row[b]
-                    if r_open >= 0:
-                        r = q[0]
-                        i = 0
-                        if r.row != r_open:
-                            i = -1
-                            for j in range(1, len(q)):
-                                if q[j].row == r_open:
-                                    i = j
-                                    r = q[j]
-                                    break
-                        if i >= 0:  # oldest row hit of this bank
-                            ready = col_ok[b]
-                            if r.is_write:
-                                lim = pc.bg_wr_ok[bank_bg[b]]
-                                if lim < wr_min:
-                                    lim = wr_min
-                            else:
-                                lim = pc.bg_rd_ok[bank_bg[b]]
-                                if lim < rd_min:
-                                    lim = rd_min
-                            if lim > ready:
-                                ready = lim
-                            if ready <= t:
-                                n_ready += 1
-                                if r.seq < col_seq:
-                                    best_col, col_seq = (pc, b, i, r), r.seq
-                            elif ready < nxt:
-                                nxt = ready
-                            continue
-                        ready = pc.pre_ok[b]  # no queued hit: precharge for the oldest request
-                        if ready < row_bus:
-                            ready = row_bus
-                        kind = "PRE"
-                    else:
-                        ready = pc.act_ok[b]
-                        g = bank_bg[b]
-                        if pc.bg_act_ok[g] > ready:
-                            ready = pc.bg_act_ok[g]
-                        if pc.act_any_ok > ready:
-                            ready = pc.act_any_ok
-                        if row_bus > ready:
-                            ready = row_bus
-                        acts = pc.acts
-                        if len(acts) == 4 and acts[0] + faw > ready:
-                            ready = acts[0] + faw
-                        kind = "ACT"
-                    if ready <= t:
-                        n_ready += 1
-                        r = q[0]
-                        if r.seq < row_seq:
-                            best_row, row_seq = (kind, pc, b, r), r.seq
-                    elif ready < nxt:
-                        nxt = ready
-            if n_ready == 0:
-                return nxt
-            if best_col is not None:
-                self._column(t, *best_col)
-                n_ready -= 1
-                if best_row is not None and not self.separate_buses:
-                    best_row = None  # the row command lost the single bus
-            if best_row is not None:
-                self._row(t, *best_row)
-                n_ready -= 1
-            if n_ready or nxt <= t + 1:  # something can go next cycle: decide then, no rescan now
-                return t + 1
-            # else rescan: the issued banks' next commands may be ready before nxt
+                        n_row += 1
+                    r = q[0]
+                    if r.seq < row_seq:
+                        best_row, row_seq = (kind, pc, b, r), r.seq
+                elif ready < nxt:
+                    nxt = ready
+            if n_col or n_act or n_row:
+                ready_now.append((pc, n_col, n_act, n_row))
+        if not ready_now:
+            return nxt
+        # issue
+        col_pc = row_pc = None
+        row_kind = None
+        recheck: list = []  # (pc, bank) whose candidate changed
+        if best_col is not None:
+            col_pc = best_col[0]
+            admitted = self._column(t, *best_col)
+            if admitted is not None and admitted.bank != best_col[1]:
+                recheck.append((col_pc, admitted.bank))  # a back-pressured request entered the queue
+            recheck.append((col_pc, best_col[1]))
+            if not self.separate_buses:
+                best_row = None  # a row command lost the single bus
+        if best_row is not None:
+            row_kind, row_pc = best_row[0], best_row[1]
+            self._row(t, *best_row)
+            if row_kind in ("ACT", "PRE"):
+                recheck.append((row_pc, best_row[2]))
+            else:
+                nxt = t + 1  # PREA/REF: re-decide next cycle
+        # lower bounds for the candidates that were ready but did not issue
+        t1 = t + 1
+        for pc, n_col, n_act, n_row in ready_now:
+            if pc is col_pc:
+                n_col -= 1
+                if n_col:
+                    lb = t + self.min_col_gap
+                    if lb < nxt:
+                        nxt = lb
+            elif n_col:
+                nxt = t1
+            if pc is row_pc:
+                if row_kind == "ACT":
+                    n_act -= 1
+                else:
+                    n_row -= 1
+            if n_row or n_act and not (pc is row_pc and row_kind == "ACT"):
+                nxt = t1
+            elif n_act:  # ACTs of the pseudo channel that just activated wait tRRD_S at least
+                lb = t + self.c.RRD_S
+                if lb < nxt:
+                    nxt = lb
+        for pc, b in recheck:  # exact next cycle of the banks that changed (the issued ones excluded above)
+            lb = self._bank_ready(pc, b, t)
+            if lb < nxt:
+                nxt = lb
+        return nxt if nxt > t else t1
+
+    def _bank_ready(self, pc: PseudoChannelState, b: int, t: int) -> int:
+        """Ready cycle of bank ``b``'s candidate (``b = -1``: every bank of ``pc``); INF if none."""
+        if t + 1 >= pc.ref_due:
+            return t + 1
+        if b < 0:
+            best = INF
+            for bank in pc.active:
+                r = self._bank_ready(pc, bank, t)
+                if r < best:
+                    best = r
+            return best
+        q = pc.bank_q[b]
+        if not q:
+            return INF
+        r_open = pc.open_row[b]
+        if r_open >= 0:
+            for r in q:
+                if r.row == r_open:
+                    g = self.bank_bg[b]
+                    if r.is_write:
+                        return max(pc.col_ok[b], pc.bg_wr_ok[g], pc.wr_ok, self.col_bus)
+                    return max(pc.col_ok[b], pc.bg_rd_ok[g], pc.rd_ok, self.col_bus)
+            return max(pc.pre_ok[b], self.row_bus)
+        g = self.bank_bg[b]
+        ready = max(pc.act_ok[b], pc.bg_act_ok[g], pc.act_any_ok, self.row_bus)
+        if len(pc.acts) == 4 and pc.acts[0] + self.c.FAW > ready:
+            ready = pc.acts[0] + self.c.FAW
+        return ready
 
     # --- command issue ---------------------------------------------------------------------------
-    def _column(self, t: int, pc: PseudoChannelState, b: int, i: int, req: Request) -> None:
+    def _column(self, t: int, pc: PseudoChannelState, b: int, i: int, req: Request) -> Request | None:
         c = self.c
         g = self.bank_bg[b]
         q = pc.bank_q[b]
@@ -331,8 +430,10 @@ class ChannelController:
             del pc.active[b]
         pc.queued -= 1
         self.pending -= 1
+        admitted = None
         if pc.waiting:
-            self._admit(pc, pc.waiting.popleft())
+            admitted = pc.waiting.popleft()
+            self._admit(pc, admitted)
         kind = req.kind
         if kind == 0:
             n["row_hits"] += 1
@@ -347,6 +448,7 @@ class ChannelController:
         if self.rec is not None:
             self.rec.append((t, cmd, pc.index, b, req.row))
         req.event.finish_at(done_ps, done_ps - self.env.now)
+        return admitted
 
     def _row(self, t: int, kind: str, pc: PseudoChannelState, b, req: Request | None) -> None:
         c = self.c

@@ -28,11 +28,6 @@ class DecodedAddress:
     row: int
     column_block: int
 
-    @property
-    def channel_index(self) -> int:
-        """Not global: use :meth:`AddressMapping.global_channel`."""
-        return self.channel
-
 
 class AddressMapping:
     """Decodes and encodes byte addresses for one :class:`DramConfig`."""
@@ -53,6 +48,18 @@ class AddressMapping:
         self._pcs = cfg.pseudo_channels
         self._chs = cfg.channels
         self._bpg = cfg.banks_per_group
+        # fast path when every radix (and the transaction size) is a power of two: shifts and masks
+        self._bits = None
+        if self._shift is not None and all(n & (n - 1) == 0 for _, n in self.lsb_first):
+            pos, bits = self._shift, {}
+            for f, n in self.lsb_first:
+                bits[f] = (pos, n - 1)
+                pos += n.bit_length() - 1
+            self._bits = bits
+            (self._st_s, self._st_m), (self._ch_s, self._ch_m), (self._pc_s, self._pc_m) = (
+                bits.get(f, (0, 0)) for f in ("st", "ch", "pc"))
+            (self._bg_s, self._bg_m), (self._ba_s, self._ba_m), (self._ro_s, self._ro_m), (self._co_s, self._co_m) = (
+                bits.get(f, (0, 0)) for f in ("bg", "ba", "ro", "co"))
 
     def check(self, addr: object) -> int:
         """The transaction index of ``addr``; raises :class:`DramAddressError` if it is not an aligned
@@ -86,6 +93,12 @@ class AddressMapping:
         The global pseudo channel is ``(stack * channels + channel) * pseudo_channels + pc``; the
         bank index is ``bank_group * banks_per_group + bank``.
         """
+        if self._bits is not None:
+            a = addr
+            return ((((a >> self._st_s) & self._st_m) * self._chs + ((a >> self._ch_s) & self._ch_m)) * self._pcs
+                    + ((a >> self._pc_s) & self._pc_m),
+                    ((a >> self._bg_s) & self._bg_m) * self._bpg + ((a >> self._ba_s) & self._ba_m),
+                    (a >> self._ro_s) & self._ro_m, (a >> self._co_s) & self._co_m)
         st, ch, pc, bg, ba, ro, co = self.fields(addr)
         return ((st * self._chs + ch) * self._pcs + pc, bg * self._bpg + ba, ro, co)
 

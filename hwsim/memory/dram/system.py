@@ -131,6 +131,8 @@ class DramSystem(Component):
             cycle, _, ctrl = heapq.heappop(heap)
             if ctrl._wake_at == cycle:  # else stale: the controller re-scheduled
                 ctrl.wake(t)
+        while heap and heap[0][2]._wake_at != heap[0][0]:
+            heapq.heappop(heap)  # drop stale wake-ups before arming the timer
         if heap:
             self._arm(heap[0][0])
 
