@@ -12,7 +12,7 @@ import numpy as np
 from hwsim.core import Clock, Tracer
 from hwsim.power import gemm_energy, load_tech, unit_area
 from hwsim.system import Layer, RunConfig, resolve_layers
-from hwsim.systolic.cl import run_gemm_cl
+from hwsim.systolic.cl import simulate_gemm_cl
 from hwsim.systolic.cost import gemm_cost
 from hwsim.systolic.fl import gemm_fl
 from hwsim.systolic.result import GemmStats
@@ -66,6 +66,8 @@ class RunResult:
 
     def peak_memory_bytes_per_s(self) -> float | None:
         """Peak bandwidth of the memory feeding the unit (None: ideal supply, no roofline)."""
+        if self.config.memory is not None:
+            return self.config.memory.dram.config().peak_bandwidth_bytes_per_s
         port = self.config.unit.memory_port
         if port is None:
             return None
@@ -122,12 +124,13 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
             rng = np.random.default_rng(cfg.seed + i)
             a = unit.pe.random_operands((layer.m, layer.k), rng)
             b = unit.pe.random_operands((layer.k, layer.n), rng)
-            c, stats = run_gemm_cl(unit, a, b, trace=tracer)
+            run = simulate_gemm_cl(unit, a, b, trace=tracer, offchip=cfg.memory)
+            c, stats = run.c, run.stats
             match = bool(np.array_equal(c, gemm_fl(unit, a, b)))
             if tracer is not None:
                 tracer.offset_ps += stats.cycles * period_ps
         else:
-            stats = gemm_cost(unit, layer.m, layer.n, layer.k, accounting=cfg.accounting)
+            stats = gemm_cost(unit, layer.m, layer.n, layer.k, accounting=cfg.accounting, offchip=cfg.memory)
         warnings += [f"{layer.name}: {w}" for w in stats.warnings]
         results.append(LayerResult(layer, stats, gemm_energy(unit, stats, tech), match, time.perf_counter() - t0))
         if progress is not None:

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hwsim.errors import ConfigError, config_error_from
+from hwsim.memory.offchip import OffChipConfig
 from hwsim.systolic.config import SystolicConfig
 
 
@@ -62,12 +63,16 @@ class RunConfig(BaseModel):
         "table", description="PE area from the technology table, or from Yosys synthesis of the PE's RTL twin "
                              "(which also gives the clock limit)")
     node: str = Field("45nm", description="technology node of the synthesis estimate (area_model: synthesis)")
+    memory: OffChipConfig | None = Field(
+        None, description="off-chip DRAM/HBM feeding the unit through a DMA engine (instead of unit.memory_port)")
     workload: WorkloadConfig
 
     @model_validator(mode="after")
     def _accounting_face(self) -> "RunConfig":
         if self.accounting == "scalesim" and self.face != "cost":
             raise ValueError("accounting 'scalesim' is a cost-face view; use face: cost")
+        if self.memory is not None and self.unit.memory_port is not None:
+            raise ValueError("give either unit.memory_port (a simple port) or memory (DRAM through DMA), not both")
         return self
 
 

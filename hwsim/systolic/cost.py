@@ -8,12 +8,17 @@ simulates the same port with SimPy processes and must agree to the cycle.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from hwsim.core.clock import Clock
 from hwsim.errors import ConfigError
 from hwsim.systolic.config import SystolicConfig
 from hwsim.systolic.dataflow import Dataflow, get_dataflow
 from hwsim.systolic.result import GemmStats
 from hwsim.systolic.schedule import (
-    FoldTemplate, chunk_steps, fold_template, port_timing, serialisation_cycles, sram_problems,
+    FoldTemplate, build_plan, chunk_steps, fold_template, port_timing, serialisation_cycles, sram_problems,
 )
 
 ACCOUNTINGS = ("hwsim", "scalesim")
@@ -150,8 +155,11 @@ def _runs(extent: int, size: int) -> list[tuple[int, int]]:
     return ([(full, size)] if full else []) + ([(1, rest)] if rest else [])
 
 
-def gemm_cost(cfg: SystolicConfig, m: int, n: int, k: int, accounting: str = "hwsim") -> GemmStats:
+def gemm_cost(cfg: SystolicConfig, m: int, n: int, k: int, accounting: str = "hwsim", offchip=None) -> GemmStats:
     """Cycles and counts of C[m,n] = A[m,k] . B[k,n] on the unit described by ``cfg``.
+
+    ``offchip`` (:class:`hwsim.memory.offchip.OffChipConfig`) feeds the operands from DRAM through DMA
+    (see :func:`offchip_supply`) instead of ``cfg.memory_port``.
 
     ``accounting="hwsim"`` (default) gives the cycle-true count that the CL face and the RTL twin
     reproduce; ``"scalesim"`` reproduces SCALE-Sim 3.0's "compute cycles" (no memory stalls).
@@ -190,6 +198,10 @@ def gemm_cost(cfg: SystolicConfig, m: int, n: int, k: int, accounting: str = "hw
     if accounting == "scalesim":
         compute = folds * df.scalesim_fold_cycles(t, R, C) - 1
         total = compute
+    elif offchip is not None:
+        if cfg.memory_port is not None:
+            raise ConfigError("unit.memory_port: give either a memory port or off-chip memory (memory:), not both")
+        total, stalls, port_bytes = offchip_supply(cfg, m, n, k, offchip)
     elif cfg.memory_port is None:
         warnings = [f"SRAM too small for double buffering (ignored with an ideal memory port): {p}"
                     for p in sram_problems(cfg, m, n, k)]
@@ -203,3 +215,80 @@ def gemm_cost(cfg: SystolicConfig, m: int, n: int, k: int, accounting: str = "hw
         port_bytes=port_bytes, stall_cycles_by_operand=stalls,
         mapping_efficiency=used_pes / (folds * R * C), warnings=warnings,
     )
+
+
+def descriptor_transactions(desc, size: int) -> int:
+    """Distinct ``size``-byte transactions a DMA descriptor moves (rows may share one), vectorised."""
+    starts = desc.base + np.arange(desc.rows, dtype=np.int64) * desc.stride_bytes
+    first = starts // size
+    counts = (starts + desc.row_bytes - 1) // size - first + 1
+    if desc.stride_bytes >= desc.row_bytes + size - 1 or desc.rows == 1:
+        return int(counts.sum())  # rows cannot share a transaction
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return int(np.unique(np.repeat(first, counts) + offsets).size)
+
+
+def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int, offchip) -> tuple[int, dict[str, int], dict[str, int]]:
+    """(total cycles, stall cycles per operand, bytes moved per operand) with the operands fed from DRAM
+    through the DMA engine.
+
+    Bytes moved are exact (the same 2-D descriptors and transaction granularity as the CL face). Time
+    treats the DRAM as a port whose bandwidth for each load is what the DRAM cost face predicts for the
+    load's access pattern (sequential, or transactions a row stride apart) with the DMA's outstanding
+    window, and whose latency is an idle row-miss read plus the clock-domain crossing; the supply
+    recursion is then the memory port's. It agrees with the CL face within the bound stated
+    and tested in tests/systolic/test_offchip.py.
+    """
+    from hwsim.memory.dram.cost import TrafficPattern, dram_cost, idle_latency_cycles
+    from hwsim.systolic.layout import OperandLayout, load_descriptors
+
+    dcfg = offchip.dram.config()
+    size = dcfg.transaction_bytes
+    folds, loads, phases = build_plan(cfg, m, n, k)
+    layout = OperandLayout(m, n, k, cfg.pe.in_fmt.bits)
+    moved = [sum(descriptor_transactions(d, size) for d in load_descriptors(cfg, layout, folds[ld.fold], ld)) * size
+             for ld in loads]
+    unit_ps = Clock.period_from_mhz(cfg.freq_mhz)
+    window = offchip.dma.max_outstanding
+    bandwidth: dict[int, float] = {}  # bytes per unit cycle by access stride (0: sequential)
+
+    def bytes_per_cycle(ld) -> float:
+        """The DRAM cost face's bandwidth for the load's access pattern: sequential when its rows are
+        long or contiguous, else a stream of transactions ``stride`` apart."""
+        d = load_descriptors(cfg, layout, folds[ld.fold], ld)[0]
+        per_row = -(-d.row_bytes // size)
+        stride = 0 if (per_row >= 4 or d.stride_bytes <= d.row_bytes + size or d.rows == 1) \
+            else max(1, round(d.stride_bytes / size)) * size  # the transaction stride it behaves like
+        if stride not in bandwidth:
+            pat = TrafficPattern(kind="stream", outstanding=window) if stride == 0 else \
+                TrafficPattern(kind="strided", stride_bytes=stride, outstanding=window)
+            bandwidth[stride] = dram_cost(dcfg, pat).bandwidth_bytes_per_s * unit_ps * 1e-12
+        return bandwidth[stride]
+
+    latency_ps = idle_latency_cycles(dcfg)["read_miss"] * dcfg.period_ps
+    latency = -(-latency_ps // unit_ps) + offchip.dma.setup_cycles
+    port_free = 0
+    last_taken: dict[str, int | None] = {"a": None, "b": None}
+    ready = [0] * len(loads)
+    computed = 0
+    now = 0
+    stalls = {"a": 0, "b": 0}
+    for ph in phases:
+        for j in ph.loads:
+            while computed <= j:
+                op = loads[computed].operand
+                prev = last_taken[op]
+                start = port_free if prev is None else max(port_free, prev)
+                port_free = start + math.ceil(moved[computed] / bytes_per_cycle(loads[computed]))
+                ready[computed] = port_free + latency
+                computed += 1
+            op = loads[j].operand
+            if ready[j] > now:
+                stalls[op] += ready[j] - now
+                now = ready[j]
+            last_taken[op] = now
+        now += ph.cycles
+    per_op = {"a": 0, "b": 0}
+    for ld, b in zip(loads, moved):
+        per_op[ld.operand] += b
+    return now, stalls, per_op
