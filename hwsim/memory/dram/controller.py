@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from hwsim.memory.dram.system import DramSystem
 
 INF = 1 << 62
+OTHER_DIRECTION = 1 << 48  # priority offset of row commands prepared for the other read/write direction
 
 
 class Completion(simpy.Event):
@@ -83,7 +84,8 @@ class PseudoChannelState:
     """Banks, timing limits and the request queue of one pseudo channel (or rank)."""
 
     __slots__ = ("index", "open_row", "act_ok", "pre_ok", "col_ok", "bg_act_ok", "bg_rd_ok", "bg_wr_ok",
-                 "act_any_ok", "rd_ok", "wr_ok", "acts", "bank_q", "active", "queued", "waiting", "ref_due")
+                 "act_any_ok", "rd_ok", "wr_ok", "acts", "bank_q", "active", "queued", "waiting", "ref_due",
+                 "reads_q", "writes_q", "write_mode")
 
     def __init__(self, index: int, banks: int, bank_groups: int, first_refresh: int):
         self.index = index
@@ -101,6 +103,9 @@ class PseudoChannelState:
         self.bank_q: list[list[Request]] = [[] for _ in range(banks)]
         self.active: dict[int, None] = {}  # banks with queued requests (insertion-ordered set)
         self.queued = 0
+        self.reads_q = 0  # queued reads / writes (back-pressured ones excluded)
+        self.writes_q = 0
+        self.write_mode = False  # draining writes (see ChannelController._next_mode)
         self.waiting: deque[Request] = deque()  # back-pressured requests (queue full), in arrival order
         self.ref_due = first_refresh
 
@@ -121,6 +126,8 @@ class ChannelController:
         self.separate_buses = cfg.separate_row_column_bus
         self.refresh = cfg.refresh
         self.bank_bg = [b // cfg.banks_per_group for b in range(cfg.banks)]
+        self.write_high = max(1, (3 * cfg.queue_depth + 3) // 4)  # enter write drain at 3/4 of the queue
+        self.write_low = cfg.queue_depth // 4  # leave it at 1/4
         self.c = c
         self.ccd_s = max(c.CCD_S, c.burst)  # the data bus holds one burst at a time
         # earliest gap from one RD/WR to the next RD/WR of the same pseudo channel
@@ -129,7 +136,8 @@ class ChannelController:
         self.col_bus = 0
         self.pending = 0  # queued + back-pressured requests of this channel
         self._wake_at: int | None = None  # cycle of this controller's scheduled decision
-        self._resume: int | None = None  # idle: replay decisions from this cycle on the next arrival
+        # idle: replay decisions from this cycle on the next arrival (an idle controller schedules nothing)
+        self._resume: int | None = min(pc.ref_due for pc in pcs) if cfg.refresh else None
         self.rec = system.commands  # list to append commands to, or None
         # counters (summed by DramSystem.stats)
         self.n = {k: 0 for k in ("reads", "writes", "activates", "precharges", "refreshes", "row_hits",
@@ -140,12 +148,9 @@ class ChannelController:
     def enqueue(self, pc: PseudoChannelState, req: Request) -> None:
         now = self.env.now
         cyc = -(-now // self.period)
-        if self.pending == 0 and self._resume is not None:
-            t = self._resume
-            self._resume = None
-            while t < cyc:  # replay what the idle controller skipped (refreshes only)
-                t = self._decide(t)
         was_idle = self.pending == 0
+        if was_idle:
+            self.catch_up(cyc)
         self.pending += 1
         if pc.queued < self.depth:
             self._admit(pc, req)
@@ -162,6 +167,9 @@ class ChannelController:
         """A lower bound of the cycle at which the new request's next command may issue (>= ``t``)."""
         if t >= pc.ref_due:
             return t
+        mode = self._next_mode(pc)
+        if mode != pc.write_mode:
+            return t  # the arrival switches the read/write direction: decide now
         b = req.bank
         r_open = pc.open_row[b]
         if r_open == req.row:
@@ -179,6 +187,14 @@ class ChannelController:
                 ready = pc.acts[0] + self.c.FAW
         return ready if ready > t else t
 
+    def catch_up(self, cycle: int) -> None:
+        """Idle controller: replay the decisions (refreshes only) it skipped before ``cycle``."""
+        if self.pending == 0 and self._resume is not None:
+            t = self._resume
+            while t < cycle:
+                t = self._decide(t)
+            self._resume = t if t < INF else None
+
     def _admit(self, pc: PseudoChannelState, req: Request) -> None:
         b = req.bank
         q = pc.bank_q[b]
@@ -186,6 +202,21 @@ class ChannelController:
             pc.active[b] = None
         q.append(req)
         pc.queued += 1
+        if req.is_write:
+            pc.writes_q += 1
+        else:
+            pc.reads_q += 1
+
+    def _next_mode(self, pc: PseudoChannelState) -> bool:
+        """Read/write batching: the direction (True = writes) the pseudo channel serves next.
+
+        Reads are served until ``write_high`` writes are queued (or no read is queued); writes are then
+        drained until at most ``write_low`` remain while reads wait (or none remain).
+        """
+        w = pc.writes_q
+        if pc.write_mode:
+            return not (w == 0 or (w <= self.write_low and pc.reads_q > 0))
+        return w >= self.write_high or (pc.reads_q == 0 and w > 0)
 
     def wake(self, t: int) -> None:
         """Called by the system timer at cycle ``t`` (when this is the controller's latest wake-up)."""
@@ -235,42 +266,67 @@ class ChannelController:
             open_row = pc.open_row
             bank_q = pc.bank_q
             col_ok = pc.col_ok
+            bg_rd_ok = pc.bg_rd_ok
+            bg_wr_ok = pc.bg_wr_ok
             n_col = n_act = n_row = 0
             rd_min = pc.rd_ok if pc.rd_ok > col_bus else col_bus
             wr_min = pc.wr_ok if pc.wr_ok > col_bus else col_bus
+            want_w = pc.write_mode = self._next_mode(pc)
             for b in pc.active:
                 q = bank_q[b]
                 r_open = open_row[b]
-                if r_open >= 0:
-                    r = q[0]
+                r = q[0]
+                if r.row == r_open and r.is_write == want_w:
                     i = 0
-                    if r.row != r_open:
-                        i = -1
-                        for j in range(1, len(q)):
-                            if q[j].row == r_open:
+                    is_w = want_w
+                else:  # the oldest row hit (current direction first); else a row command
+                    i = -1
+                    cur = None  # oldest request of the current direction
+                    oth = -1  # index of the oldest row hit of the other direction
+                    for j in range(len(q)):
+                        rj = q[j]
+                        if rj.row == r_open:
+                            if rj.is_write == want_w:
                                 i = j
-                                r = q[j]
+                                r = rj
                                 break
-                    if i >= 0:  # the oldest row hit of this bank
-                        ready = col_ok[b]
-                        if r.is_write:
-                            lim = pc.bg_wr_ok[bank_bg[b]]
-                            if lim < wr_min:
-                                lim = wr_min
-                        else:
-                            lim = pc.bg_rd_ok[bank_bg[b]]
-                            if lim < rd_min:
-                                lim = rd_min
-                        if lim > ready:
-                            ready = lim
-                        if ready <= t:
-                            n_col += 1
-                            if r.seq < col_seq:
-                                best_col, col_seq = (pc, b, i, r), r.seq
-                        elif ready < nxt:
-                            nxt = ready
-                        continue
-                    ready = pc.pre_ok[b]  # no queued hit: precharge for the oldest request
+                            if oth < 0:
+                                oth = j
+                        elif cur is None and rj.is_write == want_w:
+                            cur = rj
+                    is_w = want_w
+                    if i < 0 and oth >= 0:  # a hit of the other direction: issued when the current has none ready
+                        i = oth
+                        r = q[oth]
+                        is_w = not want_w
+                if i >= 0:  # column command (row hits first)
+                    ready = col_ok[b]
+                    if is_w:
+                        lim = bg_wr_ok[bank_bg[b]]
+                        if lim < wr_min:
+                            lim = wr_min
+                    else:
+                        lim = bg_rd_ok[bank_bg[b]]
+                        if lim < rd_min:
+                            lim = rd_min
+                    if lim > ready:
+                        ready = lim
+                    if ready <= t:
+                        n_col += 1
+                        prio = r.seq if is_w == want_w else r.seq + OTHER_DIRECTION
+                        if prio < col_seq:
+                            best_col, col_seq = (pc, b, i, r), prio
+                    elif ready < nxt:
+                        nxt = ready
+                    continue
+                # row command for the oldest request of the current direction, else for the oldest
+                # request (preparing the other direction's rows, at a lower priority)
+                if cur is None:
+                    oldest, prio = q[0], q[0].seq + OTHER_DIRECTION
+                else:
+                    oldest, prio = cur, cur.seq
+                if r_open >= 0:  # (no queued request hits the open row)
+                    ready = pc.pre_ok[b]
                     if ready < row_bus:
                         ready = row_bus
                     kind = "PRE"
@@ -292,9 +348,8 @@ class ChannelController:
                         n_act += 1
                     else:
                         n_row += 1
-                    r = q[0]
-                    if r.seq < row_seq:
-                        best_row, row_seq = (kind, pc, b, r), r.seq
+                    if prio < row_seq:
+                        best_row, row_seq = (kind, pc, b, oldest), prio
                 elif ready < nxt:
                     nxt = ready
             if n_col or n_act or n_row:
@@ -311,6 +366,8 @@ class ChannelController:
             if admitted is not None and admitted.bank != best_col[1]:
                 recheck.append((col_pc, admitted.bank))  # a back-pressured request entered the queue
             recheck.append((col_pc, best_col[1]))
+            if self._next_mode(col_pc) != col_pc.write_mode:
+                nxt = t + 1  # the read/write direction switches: its candidates are decided next cycle
             if not self.separate_buses:
                 best_row = None  # a row command lost the single bus
         if best_row is not None:
@@ -349,27 +406,28 @@ class ChannelController:
         return nxt if nxt > t else t1
 
     def _bank_ready(self, pc: PseudoChannelState, b: int, t: int) -> int:
-        """Ready cycle of bank ``b``'s candidate (``b = -1``: every bank of ``pc``); INF if none."""
-        if t + 1 >= pc.ref_due:
+        """Ready cycle of bank ``b``'s candidate in the current direction; INF if it has none."""
+        if t >= pc.ref_due:
             return t + 1
-        if b < 0:
-            best = INF
-            for bank in pc.active:
-                r = self._bank_ready(pc, bank, t)
-                if r < best:
-                    best = r
-            return best
+        want_w = pc.write_mode
         q = pc.bank_q[b]
         if not q:
             return INF
         r_open = pc.open_row[b]
         if r_open >= 0:
+            hit = None
             for r in q:
                 if r.row == r_open:
-                    g = self.bank_bg[b]
-                    if r.is_write:
-                        return max(pc.col_ok[b], pc.bg_wr_ok[g], pc.wr_ok, self.col_bus)
-                    return max(pc.col_ok[b], pc.bg_rd_ok[g], pc.rd_ok, self.col_bus)
+                    if r.is_write == want_w:
+                        hit = r
+                        break
+                    if hit is None:
+                        hit = r
+            if hit is not None:
+                g = self.bank_bg[b]
+                if hit.is_write:
+                    return max(pc.col_ok[b], pc.bg_wr_ok[g], pc.wr_ok, self.col_bus)
+                return max(pc.col_ok[b], pc.bg_rd_ok[g], pc.rd_ok, self.col_bus)
             return max(pc.pre_ok[b], self.row_bus)
         g = self.bank_bg[b]
         ready = max(pc.act_ok[b], pc.bg_act_ok[g], pc.act_any_ok, self.row_bus)
@@ -429,6 +487,10 @@ class ChannelController:
         if not q:
             del pc.active[b]
         pc.queued -= 1
+        if req.is_write:
+            pc.writes_q -= 1
+        else:
+            pc.reads_q -= 1
         self.pending -= 1
         admitted = None
         if pc.waiting:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from hwsim.errors import ConfigError
 from hwsim.memory.dram.config import MAPPING_FIELDS, DramConfig
 
@@ -101,6 +103,15 @@ class AddressMapping:
                     (a >> self._ro_s) & self._ro_m, (a >> self._co_s) & self._co_m)
         st, ch, pc, bg, ba, ro, co = self.fields(addr)
         return ((st * self._chs + ch) * self._pcs + pc, bg * self._bpg + ba, ro, co)
+
+    def locate_array(self, addrs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorised :meth:`locate` of aligned in-range byte addresses (int64 arrays)."""
+        x = np.asarray(addrs, dtype=np.int64) // self.transaction_bytes
+        out = [np.zeros_like(x) for _ in range(7)]
+        for idx, n in self._radices:
+            x, out[idx] = np.divmod(x, n)
+        st, ch, pc, bg, ba, ro, co = out
+        return (st * self._chs + ch) * self._pcs + pc, bg * self._bpg + ba, ro, co
 
     def encode(self, stack: int = 0, channel: int = 0, pseudo_channel: int = 0, bank_group: int = 0,
                bank: int = 0, row: int = 0, column_block: int = 0) -> int:

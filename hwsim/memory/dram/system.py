@@ -137,9 +137,18 @@ class DramSystem(Component):
             self._arm(heap[0][0])
 
     # --- stats -----------------------------------------------------------------------------------
+    def sync(self) -> None:
+        """Bring idle channels up to the current time: replay the refreshes (PREA/REF) they would have
+        issued while idle (an idle controller schedules no events, so ``sim.run()`` can end)."""
+        cyc = -(-self.env.now // self._period)
+        for ctrl in self.controllers:
+            ctrl.catch_up(cyc)
+
     @property
     def stats(self) -> Stats:
-        """A snapshot of the counters (RD/WR-related ones count at RD/WR issue; latency is known then)."""
+        """A snapshot of the counters at the current time (RD/WR-related ones count at RD/WR issue, when
+        the latency is known; refreshes include those of idle channels, see :meth:`sync`)."""
+        self.sync()
         totals = {k: 0 for k in STATS}
         for ctrl in self.controllers:
             for k, v in ctrl.n.items():
