@@ -115,6 +115,7 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
                      else str(_rel(base_dir, cfg.technology)))
     unit = cfg.unit
     period_ps = Clock.period_from_mhz(unit.freq_mhz)
+    dram = cfg.memory.dram.config() if cfg.memory is not None else None
     results: list[LayerResult] = []
     warnings: list[str] = []
     for i, layer in enumerate(layers):
@@ -132,7 +133,7 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
         else:
             stats = gemm_cost(unit, layer.m, layer.n, layer.k, accounting=cfg.accounting, offchip=cfg.memory)
         warnings += [f"{layer.name}: {w}" for w in stats.warnings]
-        results.append(LayerResult(layer, stats, gemm_energy(unit, stats, tech), match, time.perf_counter() - t0))
+        results.append(LayerResult(layer, stats, gemm_energy(unit, stats, tech, dram), match, time.perf_counter() - t0))
         if progress is not None:
             progress(i + 1, len(layers), layer.name)
     area, clock = _area_and_clock(cfg, tech, warnings)

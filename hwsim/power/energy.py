@@ -14,7 +14,12 @@ Components (pJ):
 * ``sram_a`` / ``sram_b`` / ``sram_c``: (reads + writes) words x bytes per word x pJ/byte of an
   SRAM of that operand's configured capacity (``cfg.sram.a_kib`` ...). A/B words are
   ``cfg.pe.in_fmt.bits`` wide (int4: half a byte), C words accumulator-wide.
-* ``memory_port``: bytes over the memory port (``sum(stats.port_bytes.values())``) x DRAM pJ/byte.
+* ``memory_port``: bytes over the memory port (``sum(stats.port_bytes.values())``) x DRAM pJ/byte
+  of the technology table, when the unit has a simple memory port.
+* ``dram_act_pre`` / ``dram_read`` / ``dram_write`` / ``dram_refresh`` / ``dram_background``: when
+  the unit is fed from a DRAM/HBM model (``stats.dram`` set and ``dram`` given), its action counts
+  priced by that device's own energy table (:func:`hwsim.memory.dram.energy.energy`; background power
+  over the GEMM's time) instead of ``memory_port``.
 
 Not included: leakage, clock tree, idle PEs, control, and the C results' trip back to DRAM (the stats
 do not count it).
@@ -76,8 +81,11 @@ def _check_match(cfg: SystolicConfig, stats: GemmStats) -> None:
                           f"the config describes a {mine[0]}x{mine[1]} {mine[2]} array")
 
 
-def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable) -> EnergyBreakdown:
-    """Energy of one GEMM (``stats`` from any face of the unit ``cfg``) priced by ``tech``, pJ."""
+def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable, dram=None) -> EnergyBreakdown:
+    """Energy of one GEMM (``stats`` from any face of the unit ``cfg``) priced by ``tech``, pJ.
+
+    ``dram`` (a :class:`~hwsim.memory.dram.DramConfig`): the device that fed the unit; its energy table
+    prices ``stats.dram``."""
     _check_match(cfg, stats)
     in_bytes = cfg.pe.in_fmt.bits / 8
     acc_bytes = cfg.pe.acc_fmt.bits / 8
@@ -91,7 +99,15 @@ def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable) -> Energ
         words = stats.sram_reads.get(op, 0) + stats.sram_writes.get(op, 0)
         capacity_bytes = cfg.sram.kib(op) * 1024
         components[f"sram_{op}"] = words * word_bytes[op] * tech.sram_energy_pj_per_byte(capacity_bytes)
-    components["memory_port"] = sum(stats.port_bytes.values()) * tech.dram_energy_pj_per_byte()
+    if stats.dram is not None:
+        if dram is None:
+            raise ConfigError("gemm_energy: the stats count DRAM actions; pass the DramConfig that fed the unit (dram=)")
+        from hwsim.memory.dram.energy import energy as dram_energy
+
+        d = dram_energy(dram, stats.dram, stats.dram["duration_ps"])
+        components.update({f"dram_{key}": pj for key, pj in d.components.items()})
+    else:
+        components["memory_port"] = sum(stats.port_bytes.values()) * tech.dram_energy_pj_per_byte()
 
     warnings = []
     if cfg.pe.multiplier.kind != "exact":

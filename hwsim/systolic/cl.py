@@ -225,6 +225,9 @@ class SystolicCL(Component):
                 f"valid_pes={int(np.count_nonzero(getattr(arr, 'pv', getattr(arr, 'accv', np.zeros(1)))))}")
 
 
+DRAM_ACTIONS = ("activates", "refreshes", "reads", "writes", "bytes_read", "bytes_written")
+
+
 @dataclass
 class ClRun:
     """Everything one CL simulation produced."""
@@ -329,7 +332,10 @@ def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: s
         fold_of = _fold_of_cycle(unit.phase_log)
         events = [(cyc, fold_of(cyc), col, pos, val) for cyc, col, pos, val in unit.array.events]
     run = ClRun(cfg.pe.finish(cbuf.c), stats, folds, unit.phase_log, events)
-    run.dram_stats = dram.stats.as_dict() if dram is not None else None
+    if dram is not None:
+        run.dram_stats = dram.stats.as_dict()
+        stats.dram = {key: run.dram_stats[key] for key in DRAM_ACTIONS}
+        stats.dram["duration_ps"] = total * clock.period_ps
     return run
 
 

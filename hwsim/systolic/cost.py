@@ -8,6 +8,7 @@ simulates the same port with SimPy processes and must agree to the cycle.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -195,13 +196,14 @@ def gemm_cost(cfg: SystolicConfig, m: int, n: int, k: int, accounting: str = "hw
 
     warnings: list[str] = []
     stalls = {"a": 0, "b": 0}
+    dram = None
     if accounting == "scalesim":
         compute = folds * df.scalesim_fold_cycles(t, R, C) - 1
         total = compute
     elif offchip is not None:
         if cfg.memory_port is not None:
             raise ConfigError("unit.memory_port: give either a memory port or off-chip memory (memory:), not both")
-        total, stalls, port_bytes = offchip_supply(cfg, m, n, k, offchip)
+        total, stalls, port_bytes, dram = offchip_supply(cfg, m, n, k, offchip)
     elif cfg.memory_port is None:
         warnings = [f"SRAM too small for double buffering (ignored with an ideal memory port): {p}"
                     for p in sram_problems(cfg, m, n, k)]
@@ -213,7 +215,7 @@ def gemm_cost(cfg: SystolicConfig, m: int, n: int, k: int, accounting: str = "hw
         cycles=total, compute_cycles=compute, stall_cycles=total - compute, macs=m * n * k,
         pe_busy_cycles=m * n * k, folds=folds, sram_reads=reads, sram_writes=writes,
         port_bytes=port_bytes, stall_cycles_by_operand=stalls,
-        mapping_efficiency=used_pes / (folds * R * C), warnings=warnings,
+        mapping_efficiency=used_pes / (folds * R * C), warnings=warnings, dram=dram,
     )
 
 
@@ -228,21 +230,39 @@ def descriptor_transactions(desc, size: int) -> int:
     return int(np.unique(np.repeat(first, counts) + offsets).size)
 
 
-def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int, offchip) -> tuple[int, dict[str, int], dict[str, int]]:
-    """(total cycles, stall cycles per operand, bytes moved per operand) with the operands fed from DRAM
-    through the DMA engine.
+@functools.lru_cache(maxsize=256)
+def _dram_pattern(dcfg_json: str, stride: int, window: int) -> tuple[float, float, float]:
+    """(bandwidth bytes/s, row-hit rate, activates per request) the DRAM cost face predicts for a
+    sequential (``stride`` 0) or strided stream with ``window`` requests in flight (memoised: a layer
+    sweep asks for the same few patterns again and again)."""
+    from hwsim.memory.dram.config import DramConfig
+    from hwsim.memory.dram.cost import TrafficPattern, dram_cost
+
+    dcfg = DramConfig.model_validate_json(dcfg_json)
+    pat = TrafficPattern(kind="stream", outstanding=window) if stride == 0 else \
+        TrafficPattern(kind="strided", stride_bytes=stride, outstanding=window)
+    dc = dram_cost(dcfg, pat)
+    return dc.bandwidth_bytes_per_s, dc.row_hit_rate, dc.stats["activates"] / pat.requests
+
+
+def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
+                   offchip) -> tuple[int, dict[str, int], dict[str, int], dict[str, float]]:
+    """(total cycles, stall cycles per operand, bytes moved per operand, DRAM actions) with the operands
+    fed from DRAM through the DMA engine.
 
     Bytes moved are exact (the same 2-D descriptors and transaction granularity as the CL face). Time
     treats the DRAM as a port whose bandwidth for each load is what the DRAM cost face predicts for the
     load's access pattern (sequential, or transactions a row stride apart) with the DMA's outstanding
-    window, and whose latency is an idle row-miss read plus the clock-domain crossing; the supply
+    window, and whose latency is the idle read latency at that pattern's row-hit rate plus the
+    clock-domain crossing and the DMA's setup; the supply
     recursion is then the memory port's. It agrees with the CL face within the bound stated
     and tested in tests/systolic/test_offchip.py.
     """
-    from hwsim.memory.dram.cost import TrafficPattern, dram_cost, idle_latency_cycles
+    from hwsim.memory.dram.cost import idle_latency_cycles
     from hwsim.systolic.layout import OperandLayout, load_descriptors
 
     dcfg = offchip.dram.config()
+    dcfg_key = dcfg.model_dump_json()
     size = dcfg.transaction_bytes
     folds, loads, phases = build_plan(cfg, m, n, k)
     layout = OperandLayout(m, n, k, cfg.pe.in_fmt.bits)
@@ -251,22 +271,25 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int, offchip) -> tupl
     unit_ps = Clock.period_from_mhz(cfg.freq_mhz)
     window = offchip.dma.max_outstanding
     bandwidth: dict[int, float] = {}  # bytes per unit cycle by access stride (0: sequential)
+    act_rate: dict[int, float] = {}  # activates per transaction by access stride
+    latency: dict[int, int] = {}  # unit cycles from issue to data, by access stride
+    idle = idle_latency_cycles(dcfg)
 
-    def bytes_per_cycle(ld) -> float:
-        """The DRAM cost face's bandwidth for the load's access pattern: sequential when its rows are
-        long or contiguous, else a stream of transactions ``stride`` apart."""
+    def stride_of(ld) -> int:
+        """The load's access pattern, as the DRAM cost face sees it: 0 (sequential) when its rows are
+        long or contiguous, else the transaction stride it behaves like. Evaluates the pattern once."""
         d = load_descriptors(cfg, layout, folds[ld.fold], ld)[0]
         per_row = -(-d.row_bytes // size)
-        stride = 0 if (per_row >= 4 or d.stride_bytes <= d.row_bytes + size or d.rows == 1) \
-            else max(1, round(d.stride_bytes / size)) * size  # the transaction stride it behaves like
+        stride = 0 if (per_row >= 4 or d.stride_bytes <= max(d.row_bytes, size) + size or d.rows == 1) \
+            else max(1, round(d.stride_bytes / size)) * size
         if stride not in bandwidth:
-            pat = TrafficPattern(kind="stream", outstanding=window) if stride == 0 else \
-                TrafficPattern(kind="strided", stride_bytes=stride, outstanding=window)
-            bandwidth[stride] = dram_cost(dcfg, pat).bandwidth_bytes_per_s * unit_ps * 1e-12
-        return bandwidth[stride]
+            bw, hit_rate, act_rate[stride] = _dram_pattern(dcfg_key, stride, window)
+            bandwidth[stride] = bw * unit_ps * 1e-12
+            # idle latency at the pattern's row-hit rate, plus the clock-domain crossing and DMA setup
+            lat_ps = (hit_rate * idle["read_hit"] + (1 - hit_rate) * idle["read_miss"]) * dcfg.period_ps
+            latency[stride] = math.ceil(lat_ps / unit_ps) + offchip.dma.setup_cycles
+        return stride
 
-    latency_ps = idle_latency_cycles(dcfg)["read_miss"] * dcfg.period_ps
-    latency = -(-latency_ps // unit_ps) + offchip.dma.setup_cycles
     port_free = 0
     last_taken: dict[str, int | None] = {"a": None, "b": None}
     ready = [0] * len(loads)
@@ -279,8 +302,9 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int, offchip) -> tupl
                 op = loads[computed].operand
                 prev = last_taken[op]
                 start = port_free if prev is None else max(port_free, prev)
-                port_free = start + math.ceil(moved[computed] / bytes_per_cycle(loads[computed]))
-                ready[computed] = port_free + latency
+                stride = stride_of(loads[computed])
+                port_free = start + math.ceil(moved[computed] / bandwidth[stride])
+                ready[computed] = port_free + latency[stride]
                 computed += 1
             op = loads[j].operand
             if ready[j] > now:
@@ -289,6 +313,14 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int, offchip) -> tupl
             last_taken[op] = now
         now += ph.cycles
     per_op = {"a": 0, "b": 0}
+    activates = 0.0
     for ld, b in zip(loads, moved):
         per_op[ld.operand] += b
-    return now, stalls, per_op
+        activates += b // size * act_rate[stride_of(ld)]
+    duration_ps = now * unit_ps
+    refreshes = (duration_ps // (dcfg.cycles().REFI * dcfg.period_ps)) * dcfg.total_pseudo_channels \
+        if dcfg.refresh else 0
+    total_bytes = sum(moved)
+    dram = {"activates": activates, "refreshes": refreshes, "reads": total_bytes // size, "writes": 0,
+            "bytes_read": total_bytes, "bytes_written": 0, "duration_ps": duration_ps}
+    return now, stalls, per_op, dram

@@ -35,6 +35,11 @@ class GemmStats:
     stall_cycles_by_operand: dict[str, int] = field(default_factory=lambda: {"a": 0, "b": 0})
     mapping_efficiency: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # off-chip memory actions when fed from DRAM (None with a memory port or ideal supply):
+    # activates, refreshes, reads, writes, bytes_read, bytes_written and duration_ps (the GEMM's time,
+    # over which the DRAM's background power accrues). Exact counts on the CL face, expected values
+    # on the cost face.
+    dram: dict[str, float] | None = None
 
     @property
     def utilization(self) -> float:

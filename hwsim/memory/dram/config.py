@@ -14,6 +14,9 @@ nanosecond minimum. :attr:`DramConfig.clock_rounding_error` is the relative erro
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import math
 import os
 from dataclasses import dataclass
@@ -303,7 +306,12 @@ ALIASES = {"ddr4-3200": "ddr4", "lpddr5-6400": "lpddr5", "hbm2": "hbm2e"}
 
 
 def preset_data() -> dict:
-    """The parsed preset file (``references`` and ``presets``)."""
+    """The parsed preset file (``references`` and ``presets``); a fresh copy each call."""
+    return copy.deepcopy(_preset_data())
+
+
+@functools.lru_cache(maxsize=1)
+def _preset_data() -> dict:
     text = resources.files(_DATA_PACKAGE).joinpath("data").joinpath(_PRESET_FILE).read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
