@@ -150,3 +150,27 @@ def test_scalesim_command_json_and_errors(tmp_path):
     r = hwsim("scalesim", "-c", bad, "-t", "workloads/scalesim/gemm_small.csv")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "ArrayHeight: must be an integer from 1 to 4096, got '0'" in r.stderr
+
+
+def test_mem_bench_json_keys_and_faces():
+    keys = {"bandwidth_gbps", "peak_bandwidth_gbps", "avg_latency_ns", "row_hit_rate", "energy_pj_per_bit"}
+    res = {}
+    for face in ("cl", "cost"):
+        r = hwsim("mem", "bench", "--preset", "hbm3", "--pattern", "stream", "--requests", "4000",
+                  "--face", face, "--json")
+        assert r.returncode == 0, r.stderr
+        res[face] = json.loads(r.stdout)
+        assert keys <= set(res[face])
+    assert res["cl"]["peak_bandwidth_gbps"] == res["cost"]["peak_bandwidth_gbps"] == 819.2
+    assert 0 < res["cl"]["bandwidth_gbps"] <= 819.2
+    assert abs(res["cost"]["bandwidth_gbps"] - res["cl"]["bandwidth_gbps"]) < 0.12 * res["cl"]["bandwidth_gbps"]
+    r = hwsim("mem", "bench", "--preset", "ddr4", "--pattern", "random", "--requests", "500")
+    assert r.returncode == 0 and "bandwidth_gbps" in r.stdout
+
+
+def test_mem_bench_bad_input_is_one_line():
+    r = hwsim("mem", "bench", "--preset", "hbm9")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "preset" in r.stderr and "hbm3" in r.stderr
+    r = hwsim("mem", "bench", "--read-fraction", "1.5")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "read_fraction" in r.stderr
