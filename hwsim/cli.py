@@ -478,6 +478,78 @@ def mem_bench_cmd(
     out.print(t)
 
 
+# --- hwsim collective: collectives on a multi-die package (hwsim.chiplet) -----------------------------
+collective_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                             help="Collectives over die-to-die links: alpha-beta cost face or discrete-event simulation.")
+app.add_typer(collective_app, name="collective")
+
+_COLLECTIVE_HELP = {
+    "allreduce": "All-reduce of --bytes on every rank (algo ring, tree = double binary tree, 2d = mesh rows/columns).",
+    "reduce-scatter": "Ring reduce-scatter of a --bytes buffer: rank r ends with block r summed over all ranks.",
+    "all-gather": "Ring all-gather into a --bytes buffer: every rank ends with every rank's block.",
+    "broadcast": "Broadcast of --bytes from --root (algo ring = pipelined chain, tree = pipelined binary tree).",
+    "all-to-all": "All-to-all of a --bytes send buffer per rank (block j goes to rank j; algo direct).",
+}
+
+
+def _collective_command(collective: str):
+    def command(
+        algo: Annotated[Optional[str], typer.Option(help="algorithm (allreduce: ring|tree|2d; broadcast: ring|tree; "
+                                                         "all-to-all: direct; others: ring)")] = None,
+        ranks: Annotated[int, typer.Option(help="dies (ranks) in the package")] = 8,
+        nbytes: Annotated[str, typer.Option("--bytes", help="size n in bytes (NCCL's S); suffixes K/M/G or KiB/MiB/GiB")] = "64MiB",
+        link: Annotated[str, typer.Option(help="D2D link preset: ucie-standard, ucie-advanced, or custom (with --link-set)")] = "ucie-advanced",
+        link_set: Annotated[Optional[list[str]], typer.Option("--link-set", help="link field FIELD=VALUE (repeat)")] = None,
+        topology: Annotated[str, typer.Option(help="ring, mesh, full or switch")] = "ring",
+        mesh_rows: Annotated[Optional[int], typer.Option(help="mesh rows (default: most square)")] = None,
+        modules: Annotated[Optional[int], typer.Option(help="link modules per edge (default: the preset's)")] = None,
+        switch_latency_ns: Annotated[float, typer.Option(help="switch die latency, ns (topology switch)")] = 5.0,
+        die_area_mm2: Annotated[float, typer.Option(help="compute area of each die, mm2")] = 100.0,
+        chunk_bytes: Annotated[str, typer.Option(help="pipelining chunk, bytes")] = "64KiB",
+        face: Annotated[str, typer.Option(help="cost (alpha-beta formula) or sim (discrete-event simulation)")] = "cost",
+        root: Annotated[int, typer.Option(help="root rank (broadcast)")] = 0,
+        ber: Annotated[Optional[float], typer.Option(help="raw bit error rate of the links (go-back-N retry)")] = None,
+        retry: Annotated[str, typer.Option(help="sim face: expected (goodput factor) or sampled (seeded flit errors)")] = "expected",
+        seed: Annotated[int, typer.Option(help="seed of sampled retries and checked values")] = 0,
+        check_values: Annotated[bool, typer.Option("--check-values", help="sim face: move real int64 data and check "
+                                                                           "every rank's result")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    ) -> None:
+        from hwsim.chiplet.command import collective_from_flags
+
+        r, area = collective_from_flags(
+            collective, algo=algo, ranks=ranks, nbytes=nbytes, link=link, link_set=link_set, topology=topology,
+            mesh_rows=mesh_rows, modules=modules, switch_latency_ns=switch_latency_ns, die_area_mm2=die_area_mm2,
+            chunk_bytes=chunk_bytes, face=face, root=root, ber=ber, retry=retry, seed=seed, check_values=check_values)
+        d = {**r.to_dict(), "package_area_mm2": area["total_area_mm2"], "phy_area_mm2": area["total_phy_mm2"]}
+        if as_json:
+            print(json.dumps(d))
+        else:
+            t = Table(title=f"{collective} ({r.algo}) of {r.nbytes:,} B on {r.ranks} dies, {r.topology}, {r.link} "
+                            f"({r.face} face)")
+            t.add_column("metric")
+            t.add_column("value", justify="right")
+            for key, fmt in (("time_us", ".6g"), ("algbw_gbps", ".4g"), ("busbw_gbps", ".4g"), ("energy_uj", ".4g"),
+                             ("link_bandwidth_gbps", ".4g"), ("link_latency_ns", ".4g"), ("alpha_ns", ".4g"),
+                             ("cost_time_us", ".6g"), ("package_area_mm2", ".4g")):
+                t.add_row(key, format(d[key], fmt))
+            t.add_row("formula", d["formula"])
+            out.print(t)
+            for w in area["warnings"]:
+                err_console.print(f"warning: {w}", highlight=False, markup=False)
+        if r.values_checked and r.problems:
+            for p in r.problems[:5]:
+                err_console.print(f"values wrong: {p}", highlight=False, markup=False)
+            raise typer.Exit(1)
+
+    command.__doc__ = _COLLECTIVE_HELP[collective]
+    return command
+
+
+for _name in _COLLECTIVE_HELP:
+    collective_app.command(_name)(_collective_command(_name))
+
+
 def main() -> None:
     """Entry point: Typer handles usage errors (exit 2); user errors in values and configs print one
     line per problem and exit with code 2, never a traceback."""
