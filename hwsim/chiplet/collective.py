@@ -489,6 +489,13 @@ class TreeBroadcast(CollectiveAlgorithm):
                     {"depth": d, "chunks": k, "kappa": kappa, "max_hops": h, "critical_transmissions": d * h + k - 1})
 
 
+def _a2a_blocks(plan: Plan) -> list[tuple[int, int]]:
+    """All-to-all blocks: ``units // p`` units each (every pair exchanges the same amount, as in NCCL; the
+    ``units mod p`` tail of the buffer is not sent)."""
+    b = plan.units // plan.ranks
+    return [(j * b, (j + 1) * b) for j in range(plan.ranks)]
+
+
 class DirectAllToAll(CollectiveAlgorithm):
     name = "direct"
     description = "every rank sends block j to rank j at once (queued in shifted order j = i+1, i+2, ...); " \
@@ -497,7 +504,7 @@ class DirectAllToAll(CollectiveAlgorithm):
     def transfers(self, plan):
         b = _Builder(plan)
         p = plan.ranks
-        blocks = split(0, plan.units, p)
+        blocks = _a2a_blocks(plan)
         for s in range(1, p):  # shifted order: at each position of the send queues every rank has one sender
             for i in range(p):
                 j = (i + s) % p
@@ -625,7 +632,7 @@ class AllToAll(Collective):
 
     def init_values(self, plan, rng):
         vals = super().init_values(plan, rng)
-        blocks = split(0, plan.units, plan.ranks)
+        blocks = _a2a_blocks(plan)
         out = []
         for r in range(plan.ranks):
             buf = np.zeros(plan.units, dtype=np.int64)
@@ -636,10 +643,10 @@ class AllToAll(Collective):
         return vals
 
     def check(self, plan, before, after):
-        blocks = split(0, plan.units, plan.ranks)
+        blocks = _a2a_blocks(plan)
         problems = []
         for j in range(plan.ranks):
-            want = np.zeros(plan.units, dtype=np.int64)
+            want = before["out"][j].copy()
             for i in range(plan.ranks):
                 want[slice(*blocks[i])] = before["data"][i][slice(*blocks[j])]
             problems += _mismatch(f"rank {j} out", after["out"][j], want)

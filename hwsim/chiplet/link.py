@@ -274,7 +274,7 @@ class D2DLinkCL(Component):
     STATS: ClassVar[dict[str, str]] = {
         "messages": "messages", "payload_bytes": "bytes", "flits": "flits (first transmissions)",
         "flit_errors": "corrupted flit transmissions (= replays)", "busy_ps": "ps the wire is held",
-        "wire_bits": "bits the wire carries, replay windows included",
+        "wire_bits": "bits the wire carries: payload, replayed flits and replay windows at line rate",
     }
 
     def __init__(self, sim: Simulation, name: str, clock: Clock, cfg: D2DLinkConfig, seed: int = 0):
@@ -306,7 +306,8 @@ class D2DLinkCL(Component):
             s.add("flits", -(-msg.nbytes // self.cfg.flit_bytes))
             s.add("flit_errors", errors)
             s.add("busy_ps", busy)
-            s.add("wire_bits", round(busy * self._bytes_per_ps * 8))
+            s.add("wire_bits", 8 * (msg.nbytes + errors * self.cfg.flit_bytes)
+                  + round(errors * self.cfg.replay_round_trip_ps * self._bytes_per_ps * 8))
             self.span("busy:tx", start, self.env.now, bytes=msg.nbytes, flit_errors=errors)
             yield from self.rx_out.put(msg)
 
