@@ -46,6 +46,9 @@ bench: $(STAMP) $(SSSTAMP) simulators
 	$(VENV)/bin/python bench/bench_cl.py
 	$(VENV)/bin/python bench/bench_cost.py
 	$(VENV)/bin/python bench/bench_vs_scalesim.py
+	$(VENV)/bin/python bench/bench_cache.py
+	$(VENV)/bin/python bench/bench_dram.py
+	$(VENV)/bin/python bench/bench_collective.py
 
 clean:
 	rm -rf $(VENV) $(SSVENV) build *.egg-info .pytest_cache .hypothesis

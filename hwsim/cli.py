@@ -456,12 +456,22 @@ def mem_bench_cmd(
     stride_bytes: Annotated[Optional[int], typer.Option(help="stride of the strided pattern, bytes")] = None,
     outstanding: Annotated[Optional[int], typer.Option(help="requests kept in flight")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    override: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="override a preset field, FIELD=VALUE (YAML value), e.g. --set page_policy=closed --set channels=4")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Bandwidth, latency, row-hit rate and energy of a DRAM/HBM preset under a traffic pattern."""
+    import yaml
+
     from hwsim.memory.dram.bench import mem_bench
 
-    kwargs = {"face": face.value, "requests": requests, "read_fraction": read_fraction, "seed": seed}
+    overrides = {}
+    for item in override or []:
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip():
+            raise ConfigError(f"--set: expected FIELD=VALUE, got {item!r}")
+        overrides[field.strip()] = yaml.safe_load(value)
+    kwargs = {"face": face.value, "requests": requests, "read_fraction": read_fraction, "seed": seed, **overrides}
     if stride_bytes is not None:
         kwargs["stride_bytes"] = stride_bytes
     if outstanding is not None:

@@ -174,3 +174,11 @@ def test_mem_bench_bad_input_is_one_line():
     assert "preset" in r.stderr and "hbm3" in r.stderr
     r = hwsim("mem", "bench", "--read-fraction", "1.5")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "read_fraction" in r.stderr
+
+
+def test_mem_bench_set_overrides_preset_fields():
+    r = hwsim("mem", "bench", "--preset", "hbm3", "--set", "channels=4", "--requests", "1000", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["peak_bandwidth_gbps"] == 4 * 2 * 32 / 8 * 6.4  # 204.8 GB/s
+    r = hwsim("mem", "bench", "--set", "bogus=1")
+    assert r.returncode == 2 and "bogus" in r.stderr and "Traceback" not in r.stderr
