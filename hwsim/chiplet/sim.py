@@ -48,28 +48,36 @@ class LinkServer:
                  "transmissions", "flit_errors", "_sampled", "_p", "_flit_bytes", "_rtt", "_raw_bits_per_ps",
                  "_inv_g", "_rng", "_tracer", "_track")
 
-    def __init__(self, src: int, dst: int, plan: Plan, retry: str, rng: np.random.Generator,
-                 tracer: Tracer | None = None):
-        link = plan.package.link
-        rate = link.bytes_per_ps if retry == "sampled" else link.effective_bytes_per_ps
+    def __init__(self, src: int, dst: int, params: dict, rng: np.random.Generator, tracer: Tracer | None = None):
         self.src, self.dst = src, dst
-        self.num, self.den = rate.numerator, rate.denominator
-        self.latency_ps = link.latency_ps
+        self.num, self.den = params["num"], params["den"]
+        self.latency_ps = params["latency_ps"]
         self.free_at = 0
         self.busy_ps = 0
         self.payload_bytes = 0
         self.wire_bits = 0.0
         self.transmissions = 0
         self.flit_errors = 0
-        self._sampled = retry == "sampled" and link.flit_error_probability > 0
-        self._p = link.flit_error_probability
-        self._flit_bytes = link.flit_bytes
-        self._rtt = link.replay_round_trip_ps
-        self._raw_bits_per_ps = float(link.bytes_per_ps) * 8
-        self._inv_g = 1.0 if retry == "sampled" else 1.0 / link.goodput_factor
+        self._sampled = params["sampled"]
+        self._p = params["p"]
+        self._flit_bytes = params["flit_bytes"]
+        self._rtt = params["rtt"]
+        self._raw_bits_per_ps = params["raw_bits_per_ps"]
+        self._inv_g = params["inv_g"]
         self._rng = rng
         self._tracer = tracer
         self._track = f"link {src}->{dst}"
+
+    @staticmethod
+    def params(plan: Plan, retry: str) -> dict:
+        """What every server of ``plan``'s package shares (computed once: the exact fractions are slow)."""
+        link = plan.package.link
+        rate = link.bytes_per_ps if retry == "sampled" else link.effective_bytes_per_ps
+        p = link.flit_error_probability
+        return {"num": rate.numerator, "den": rate.denominator, "latency_ps": link.latency_ps,
+                "sampled": retry == "sampled" and p > 0, "p": p, "flit_bytes": link.flit_bytes,
+                "rtt": link.replay_round_trip_ps, "raw_bits_per_ps": float(link.bytes_per_ps) * 8,
+                "inv_g": 1.0 if retry == "sampled" else 1.0 / link.goodput_factor}
 
     def occupy(self, now: int, nbytes: int) -> int:
         """Reserve the wire for ``nbytes`` from ``max(now, free)``; return the time its last byte leaves."""
@@ -125,7 +133,8 @@ def execute(plan: Plan, transfers: list[Transfer], values: dict[str, list[np.nda
     rng = np.random.default_rng(seed)
     if tracer is not None:
         tracer.track("collective")
-    links = {key: LinkServer(*key, plan, retry, rng, tracer) for key in pkg.directed_links}
+    params = LinkServer.params(plan, retry)
+    links = {key: LinkServer(*key, params, rng, tracer) for key in pkg.directed_links}
     n = len(transfers)
     waiting = [len(t.deps) for t in transfers]
     dependents: list[list[int]] = [[] for _ in range(n)]
