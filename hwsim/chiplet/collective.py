@@ -31,8 +31,10 @@ Every algorithm is a strategy object with two faces that share one schedule:
   ========================= ============================================================================
 
   Ring steps are timed in lockstep with the slowest route of the ring embedding (exact when all routes of
-  the embedding take the same time; an upper bound otherwise). Contention between transfers that share a
-  link is not in the cost face (except the all-to-all link load); the simulated face has it.
+  the embedding take the same time; an upper bound otherwise). Where streams share links (trees or
+  all-to-all on a ring, mesh or switch) the busiest link paces the pipeline: ``kappa`` streams crossing it
+  make the pipeline period ``kappa c/B`` instead of ``c/B`` (all-to-all: its byte load); the simulated face
+  models the actual contention.
 
 Bytes moved over links (``hop_bytes``, the energy's base) are exact in both faces: every transfer's bytes
 times its route's hops.
@@ -41,7 +43,6 @@ times its route's hops.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import ClassVar

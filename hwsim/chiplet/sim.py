@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 import simpy
@@ -160,7 +159,7 @@ def execute(plan: Plan, transfers: list[Transfer], values: dict[str, list[np.nda
         for d in dependents[i]:
             waiting[d] -= 1
             if waiting[d] == 0:
-                env.process(run(d))
+                start(d)
 
     def forward(nbytes: int, hops, ready: int):
         yield env.timeout(ready - env.now)
@@ -168,33 +167,45 @@ def execute(plan: Plan, transfers: list[Transfer], values: dict[str, list[np.nda
             end = server.occupy(env.now, nbytes)
             yield env.timeout(end - env.now + server.latency_ps + delay)
 
-    def run(i: int):
+    def multi_hop(i: int, payload, first: LinkServer, delay0: int, rest):
+        pending = []
+        for cb in _chunks(transfers[i].nbytes, chunk_bytes):
+            end = first.occupy(env.now, cb)
+            pending.append(env.process(forward(cb, rest, end + first.latency_ps + delay0)))
+            yield env.timeout(end - env.now)
+        yield env.all_of(pending)
+        arrived(i, payload)
+
+    def start(i: int) -> None:
+        """Begin transfer ``i`` now: one-hop transfers run on timeout callbacks (the common case, cheaper than
+        a process), multi-hop ones as a process with one forwarding process per chunk."""
         t = transfers[i]
         payload = None
         if values is not None:
             a, z = t.src_seg
             payload = values[t.src_buf][t.src][a:z].copy()
-        hops = [(links[(h.src, h.dst)], h.node_delay_ps) for h in pkg.route(t.src, t.dst)]
-        first, delay0 = hops[0]
-        rest = hops[1:]
-        if not rest:
-            end = 0
-            for cb in _chunks(t.nbytes, chunk_bytes):
-                end = first.occupy(env.now, cb)
-                yield env.timeout(end - env.now)
-            yield env.timeout(first.latency_ps + delay0)
-        else:
-            pending = []
-            for cb in _chunks(t.nbytes, chunk_bytes):
-                end = first.occupy(env.now, cb)
-                pending.append(env.process(forward(cb, rest, end + first.latency_ps + delay0)))
-                yield env.timeout(end - env.now)
-            yield env.all_of(pending)
-        arrived(i, payload)
+        hops = pkg.route(t.src, t.dst)
+        first, delay0 = links[(hops[0].src, hops[0].dst)], hops[0].node_delay_ps
+        if len(hops) > 1:
+            env.process(multi_hop(i, payload, first, delay0, [(links[(h.src, h.dst)], h.node_delay_ps) for h in hops[1:]]))
+            return
+        chunks = _chunks(t.nbytes, chunk_bytes)
+        state = {"next": 0}
+
+        def inject(_ev=None) -> None:
+            j = state["next"]
+            state["next"] = j + 1
+            end = first.occupy(env.now, chunks[j])
+            if j + 1 < len(chunks):  # the next chunk goes when the wire has taken this one
+                env.timeout(end - env.now).callbacks.append(inject)
+            else:
+                env.timeout(end - env.now + first.latency_ps + delay0).callbacks.append(lambda _e: arrived(i, payload))
+
+        inject()
 
     for i in range(n):
         if waiting[i] == 0:
-            env.process(run(i))
+            start(i)
     env.run()
     if done["count"] != n:  # pragma: no cover - a DAG from the builders always completes
         raise RuntimeError(f"{n - done['count']} of {n} transfers never started (dependency cycle?)")
@@ -206,7 +217,3 @@ def execute(plan: Plan, transfers: list[Transfer], values: dict[str, list[np.nda
                   transmissions=sum(s.transmissions for s in links.values()),
                   link_busy_ps={k: s.busy_ps for k, s in links.items() if s.busy_ps}, values=values)
 
-
-def exact_ps(x: Fraction) -> int | None:
-    """``x`` as an int when it is a whole number of ps, else None."""
-    return int(x) if x.denominator == 1 else None
