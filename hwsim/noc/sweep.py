@@ -1,0 +1,137 @@
+"""Face-independent entry points: one operating point, a trace, saturation throughput, latency vs injection sweeps.
+
+``face="cl"`` runs the cycle-level simulation (:mod:`hwsim.noc.cl`), ``face="cost"`` the analytical model
+(:mod:`hwsim.noc.cost`); both return the same result schemas.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from hwsim.errors import ConfigError
+from hwsim.noc.cl import run_synthetic_cl, run_trace_cl
+from hwsim.noc.config import NocConfig, TrafficConfig
+from hwsim.noc.cost import noc_cost, saturation_rate, trace_cost
+from hwsim.noc.result import NocResult, TraceResult
+from hwsim.noc.topology import Topology
+from hwsim.noc.traffic import Trace, as_trace
+
+FACES = ("cl", "cost")
+#: offered load of the CL saturation run: every source always has a packet waiting
+OVERLOAD_RATE = 1.0
+
+
+def _face(face: str) -> str:
+    if face not in FACES:
+        raise ConfigError(f"face: must be 'cl' or 'cost', got {face!r}")
+    return face
+
+
+def simulate(noc: NocConfig, traffic: TrafficConfig, face: str = "cl", warmup_cycles: int = 1000,
+             measure_cycles: int = 2000, drain: bool = True) -> NocResult:
+    """One operating point of ``traffic`` (its ``injection_rate``) on ``noc`` with the chosen face."""
+    if _face(face) == "cost":
+        return noc_cost(noc, traffic)
+    return run_synthetic_cl(noc, traffic, warmup_cycles=warmup_cycles, measure_cycles=measure_cycles, drain=drain)
+
+
+def run_trace(noc: NocConfig, records: Trace | Iterable[Sequence[int]], size_unit: str = "bytes", face: str = "cl",
+              record_ejections: bool = False) -> TraceResult:
+    """Run a trace of ``(cycle, src, dst, size)`` records (what a workload mapper produces) with the chosen face.
+
+    ``size`` is in bytes (``size_unit="bytes"``, ``ceil(size / flit_bytes)`` flits) or flits. The CL face
+    delivers every packet; the cost face gives the exact per-link flit counts and action counters
+    (deterministic routing) with zero-load latencies plus a contention estimate.
+    """
+    trace = as_trace(noc, records, size_unit)
+    if _face(face) == "cost":
+        return trace_cost(noc, trace)
+    return run_trace_cl(noc, trace, record_ejections=record_ejections)
+
+
+@dataclass
+class Saturation:
+    """Saturation throughput in flits/node/cycle. CL: under overload (every source backlogged) ``throughput`` is
+    the least-served source's accepted rate (the largest load every source can offer) and ``aggregate`` the
+    average over sources. Cost: both are the channel-load bound (the rate at which the busiest channel
+    carries a flit per cycle)."""
+
+    face: str
+    throughput: float
+    aggregate: float
+
+
+def saturation_throughput(noc: NocConfig, traffic: TrafficConfig, face: str = "cl", warmup_cycles: int = 1000,
+                          measure_cycles: int = 2000) -> Saturation:
+    """Saturation throughput of ``traffic``'s pattern and packet size on ``noc`` (its injection rate is ignored)."""
+    if _face(face) == "cost":
+        rate = saturation_rate(noc, traffic)
+        return Saturation("cost", rate, rate)
+    over = traffic.model_copy(update={"injection_rate": OVERLOAD_RATE})
+    r = run_synthetic_cl(noc, over, warmup_cycles=warmup_cycles, measure_cycles=measure_cycles, drain=False)
+    return Saturation("cl", r.min_accepted_throughput, r.accepted_throughput)
+
+
+@dataclass
+class SweepResult:
+    """A latency vs injection-rate curve: ``points`` in rate order, the saturation throughput of the same face,
+    and the channel-load bound of the pattern (``channel_bound``; for uniform traffic also ``bisection_bound``)."""
+
+    face: str
+    points: list[NocResult]
+    saturation: Saturation
+    channel_bound: float
+    bisection_bound: float | None = None
+    config: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        pts = [{"injection_rate": p.injection_rate, "avg_latency_cycles": p.avg_latency_cycles,
+                "p50_latency_cycles": p.p50_latency_cycles, "p95_latency_cycles": p.p95_latency_cycles,
+                "p99_latency_cycles": p.p99_latency_cycles, "accepted_throughput": p.accepted_throughput,
+                "min_accepted_throughput": p.min_accepted_throughput, "saturated": p.saturated,
+                "max_link_utilisation": p.max_link_utilisation, "flit_hops": p.stats.get("flit_hops")}
+               for p in self.points]
+        return {"face": self.face, **self.config, "points": pts,
+                "saturation_throughput": self.saturation.throughput,
+                "aggregate_saturation_throughput": self.saturation.aggregate,
+                "channel_bound": self.channel_bound, "bisection_bound": self.bisection_bound}
+
+
+def default_rates(noc: NocConfig, traffic: TrafficConfig, points: int = 10) -> list[float]:
+    """``points`` rates evenly spaced up to the channel-load bound (capped at 1 flit/node/cycle)."""
+    top = min(1.0, saturation_rate(noc, traffic))
+    return [round(top * (i + 1) / points, 6) for i in range(points)]
+
+
+def sweep(noc: NocConfig, traffic: TrafficConfig, rates: Sequence[float] | None = None, face: str = "cl",
+          warmup_cycles: int = 1000, measure_cycles: int = 2000,
+          progress: Callable[[int, int, str], None] | None = None) -> SweepResult:
+    """Latency and accepted throughput at each offered rate (flits/node/cycle), plus the saturation throughput."""
+    _face(face)
+    rates = list(default_rates(noc, traffic) if rates is None else rates)
+    bad = [r for r in rates if not (isinstance(r, (int, float)) and not isinstance(r, bool) and math.isfinite(r)
+                                     and 0 < r <= 1)]
+    if bad:
+        raise ConfigError(f"rates: every rate must be in (0, 1] flits/node/cycle, got {bad[0]!r}")
+    if not rates:
+        raise ConfigError("rates: give at least one injection rate, got none")
+    total = len(rates) + 1
+    points = []
+    for i, rate in enumerate(sorted(rates)):
+        if progress:
+            progress(i, total, f"rate {rate:g}")
+        points.append(simulate(noc, traffic.model_copy(update={"injection_rate": float(rate)}), face,
+                               warmup_cycles, measure_cycles))
+    if progress:
+        progress(len(rates), total, "saturation")
+    sat = saturation_throughput(noc, traffic, face, warmup_cycles, measure_cycles)
+    if progress:
+        progress(total, total, "done")
+    topo = Topology.of(noc)
+    bisection = topo.uniform_bisection_bound() if traffic.pattern == "uniform" else None
+    config = {"topology": noc.topology, "size": noc.size, "routing": noc.routing, "pattern": traffic.pattern,
+              "packet_flits": traffic.flits(noc), "vcs": noc.vcs, "vc_buffer_flits": noc.vc_buffer_flits,
+              "router_cycles": noc.router_cycles, "link_cycles": noc.link_cycles, "seed": traffic.seed}
+    return SweepResult(face, points, sat, saturation_rate(noc, traffic), bisection, config)
