@@ -102,7 +102,7 @@ class SweepResult:
 def default_rates(noc: NocConfig, traffic: TrafficConfig, points: int = 10) -> list[float]:
     """``points`` rates evenly spaced up to the channel-load bound (capped at 1 flit/node/cycle)."""
     top = min(1.0, saturation_rate(noc, traffic))
-    return [round(top * (i + 1) / points, 6) for i in range(points)]
+    return [top * (i + 1) / points for i in range(points)]
 
 
 def sweep(noc: NocConfig, traffic: TrafficConfig, rates: Sequence[float] | None = None, face: str = "cl",
