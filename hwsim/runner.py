@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from hwsim.core import Clock, Tracer
-from hwsim.power import gemm_energy, load_tech, unit_area
+from hwsim.power import AreaBreakdown, EnergyBreakdown, gemm_energy, load_tech, unit_area
 from hwsim.system import Layer, RunConfig, resolve_layers
 from hwsim.systolic.cl import simulate_gemm_cl
 from hwsim.systolic.cost import gemm_cost
@@ -25,12 +26,13 @@ class LayerResult:
     energy: object  # hwsim.power.EnergyBreakdown
     values_match_fl: bool | None  # CL face only: the simulated C equals the FL face's C
     wall_s: float
+    comm: dict | None = None  # with a package: the split, dies used and the collective after the dies
 
     def to_dict(self) -> dict:
         return {
             "name": self.layer.name, "m": self.layer.m, "n": self.layer.n, "k": self.layer.k,
             "count": self.layer.count, **self.stats.to_dict(), "energy": self.energy.to_dict(),
-            "values_match_fl": self.values_match_fl, "wall_s": self.wall_s,
+            "values_match_fl": self.values_match_fl, "wall_s": self.wall_s, "comm": self.comm,
         }
 
 
@@ -42,11 +44,13 @@ class RunResult:
     freq_mhz: float  # actual frequency of the integer clock period
     warnings: list[str] = field(default_factory=list)
     clock: dict | None = None  # synthesis timing estimate: fmax_mhz, logic_depth, node
+    package: dict | None = None  # with a package: its config, area and link figures
 
     def totals(self) -> dict:
         """Whole-workload figures (each layer weighted by its ``count``)."""
         cycles = sum(lr.stats.cycles * lr.layer.count for lr in self.layers)
         stall = sum(lr.stats.stall_cycles * lr.layer.count for lr in self.layers)
+        comm = sum(lr.stats.comm_cycles * lr.layer.count for lr in self.layers)
         macs = sum(lr.stats.macs * lr.layer.count for lr in self.layers)
         energy: dict[str, float] = {}
         for lr in self.layers:
@@ -54,9 +58,10 @@ class RunResult:
                 energy[comp] = energy.get(comp, 0.0) + pj * lr.layer.count
         energy_pj = sum(energy.values())
         time_s = cycles / (self.freq_mhz * 1e6)
-        pes = self.config.unit.rows * self.config.unit.cols
+        pes = self.config.unit.rows * self.config.unit.cols * self.config.dies
         return {
-            "cycles": cycles, "stall_cycles": stall, "time_s": time_s, "macs": macs,
+            "cycles": cycles, "stall_cycles": stall, "comm_cycles": comm, "time_s": time_s, "macs": macs,
+            "dies": self.config.dies,
             "utilization": macs / (pes * cycles) if cycles else 0.0,
             "tops": 2 * macs / time_s / 1e12 if time_s else 0.0,
             "energy_pj": energy_pj, "energy_by_component_pj": energy,
@@ -65,13 +70,14 @@ class RunResult:
         }
 
     def peak_memory_bytes_per_s(self) -> float | None:
-        """Peak bandwidth of the memory feeding the unit (None: ideal supply, no roofline)."""
+        """Peak bandwidth of the memory feeding the unit(s) (None: ideal supply, no roofline); every die
+        of a package has its own."""
         if self.config.memory is not None:
-            return self.config.memory.dram.config().peak_bandwidth_bytes_per_s
+            return self.config.memory.dram.config().peak_bandwidth_bytes_per_s * self.config.dies
         port = self.config.unit.memory_port
         if port is None:
             return None
-        return port.bandwidth_bytes_per_cycle * self.freq_mhz * 1e6
+        return port.bandwidth_bytes_per_cycle * self.freq_mhz * 1e6 * self.config.dies
 
     def roofline(self) -> dict | None:
         """Each layer as a point: arithmetic intensity (ops per byte from memory) and achieved ops/s,
@@ -79,7 +85,7 @@ class RunResult:
         peak_bw = self.peak_memory_bytes_per_s()
         if peak_bw is None:
             return None
-        peak_ops = 2 * self.config.unit.rows * self.config.unit.cols * self.freq_mhz * 1e6
+        peak_ops = 2 * self.config.unit.rows * self.config.unit.cols * self.freq_mhz * 1e6 * self.config.dies
         ridge = peak_ops / peak_bw
         points = []
         for lr in self.layers:
@@ -102,7 +108,7 @@ class RunResult:
             "name": self.config.name, "config": self.config.model_dump(mode="json"),
             "freq_mhz": self.freq_mhz, "totals": self.totals(), "area": self.area.to_dict(),
             "layers": [lr.to_dict() for lr in self.layers], "warnings": self.warnings, "clock": self.clock,
-            "roofline": self.roofline(),
+            "roofline": self.roofline(), "package": self.package,
         }
 
 
@@ -116,10 +122,22 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
     unit = cfg.unit
     period_ps = Clock.period_from_mhz(unit.freq_mhz)
     dram = cfg.memory.dram.config() if cfg.memory is not None else None
+    package = None
+    if cfg.package is not None:
+        die_area = unit_area(unit, tech).total_mm2 if cfg.area_model == "table" else None
+        package = cfg.package.package_config(die_area or 1.0, name=f"{cfg.name}_package").build()
     results: list[LayerResult] = []
     warnings: list[str] = []
     for i, layer in enumerate(layers):
         t0 = time.perf_counter()
+        if cfg.package is not None:
+            lr = _package_layer(cfg, layer, i, tech, dram, package, tracer, period_ps)
+            warnings += [f"{layer.name}: {w}" for w in lr.stats.warnings]
+            lr.wall_s = time.perf_counter() - t0
+            results.append(lr)
+            if progress is not None:
+                progress(i + 1, len(layers), layer.name)
+            continue
         match = None
         if cfg.face == "cl":
             rng = np.random.default_rng(cfg.seed + i)
@@ -137,7 +155,93 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
         if progress is not None:
             progress(i + 1, len(layers), layer.name)
     area, clock = _area_and_clock(cfg, tech, warnings)
-    return RunResult(cfg, results, area, 1e6 / period_ps, warnings, clock)
+    pkg_info = None
+    if cfg.package is not None:
+        area, pkg_info = _package_area(cfg, area, warnings)
+    return RunResult(cfg, results, area, 1e6 / period_ps, warnings, clock, pkg_info)
+
+
+def _package_layer(cfg: RunConfig, layer: Layer, index: int, tech, dram, package, tracer, period_ps: int) -> LayerResult:
+    """One layer split over the package's dies (:mod:`hwsim.parallel`): each distinct shard shape is
+    evaluated once on the chosen face; time = slowest die + the collective (cost face: alpha-beta;
+    CL face: the message-level simulation); energy = all dies + D2D links."""
+    from hwsim.chiplet.run import run_collective
+    from hwsim.parallel import assemble, collective_of, shards
+
+    unit = cfg.unit
+    parts = shards(layer.m, layer.n, layer.k, layer.split, cfg.dies)
+    by_shape: dict[tuple[int, int, int], GemmStats] = {}
+    match = None
+    if cfg.face == "cl":
+        rng = np.random.default_rng(cfg.seed + index)
+        a = unit.pe.random_operands((layer.m, layer.k), rng)
+        b = unit.pe.random_operands((layer.k, layer.n), rng)
+        outputs = []
+        for sh in parts:  # every die simulated: its own operands
+            run = simulate_gemm_cl(unit, a[:, sh.k0 : sh.k1], b[sh.k0 : sh.k1, sh.n0 : sh.n1], offchip=cfg.memory)
+            outputs.append((sh, run.c))
+            by_shape.setdefault(sh.shape, run.stats)
+        match = bool(np.array_equal(assemble(unit, outputs, layer.m, layer.n, layer.split), gemm_fl(unit, a, b)))
+    else:
+        for sh in parts:
+            if sh.shape not in by_shape:
+                by_shape[sh.shape] = gemm_cost(unit, *sh.shape, accounting=cfg.accounting, offchip=cfg.memory)
+    die_stats = [by_shape[sh.shape] for sh in parts]
+    slowest = max(die_stats, key=lambda st: st.cycles)
+    energy: dict[str, float] = {}
+    for st in die_stats:
+        for comp, pj in gemm_energy(unit, st, tech, dram).components.items():
+            energy[comp] = energy.get(comp, 0.0) + pj
+    need = collective_of(layer.m, layer.n, layer.split, unit)
+    comm = {"split": layer.split, "dies_used": len(parts), "collective": None, "bytes": 0, "time_ps": 0,
+            "cycles": 0, "energy_pj": 0.0}
+    if need is not None:
+        name, nbytes = need
+        algo = cfg.package.allreduce if name == "allreduce" else None
+        res = run_collective(name, package, nbytes, algo=algo, face="sim" if cfg.face == "cl" else "cost",
+                             chunk_bytes=cfg.package.chunk_bytes)
+        comm.update(collective=name, algo=res.algo, bytes=nbytes, time_ps=float(res.time_ps),
+                    cycles=math.ceil(res.time_ps / period_ps), energy_pj=res.wire_bits * res.energy_pj_per_bit,
+                    algbw_gbps=res.algbw_gbps, busbw_gbps=res.busbw_gbps)
+    energy["d2d"] = comm["energy_pj"]
+    stats = replace(
+        slowest, m=layer.m, n=layer.n, k=layer.k, cycles=slowest.cycles + comm["cycles"],
+        comm_cycles=comm["cycles"], dies=cfg.dies, macs=sum(st.macs for st in die_stats),
+        pe_busy_cycles=sum(st.pe_busy_cycles for st in die_stats), folds=sum(st.folds for st in die_stats),
+        sram_reads=_sum_dicts(st.sram_reads for st in die_stats),
+        sram_writes=_sum_dicts(st.sram_writes for st in die_stats),
+        port_bytes=_sum_dicts(st.port_bytes for st in die_stats),
+        dram=_sum_dicts(st.dram for st in die_stats) if slowest.dram is not None else None,
+        warnings=sorted({w for st in die_stats for w in st.warnings}),
+    )
+    if tracer is not None:
+        tracer.offset_ps += stats.cycles * period_ps
+    return LayerResult(layer, stats, EnergyBreakdown(energy, tech.name), match, 0.0, comm)
+
+
+def _sum_dicts(dicts) -> dict:
+    out: dict = {}
+    for d in dicts:
+        for key, v in d.items():
+            out[key] = out.get(key, 0) + v
+    return out
+
+
+def _package_area(cfg: RunConfig, unit_area_bd, warnings: list[str]):
+    """Package area: ``dies`` x the unit's area + the D2D PHYs (and the switch die, if any)."""
+    pkg = cfg.package.package_config(unit_area_bd.total_mm2, name=f"{cfg.name}_package").build()
+    a = pkg.area()
+    warnings += a["warnings"]
+    comps = {f"{key} (x{cfg.dies} dies)": mm2 * cfg.dies for key, mm2 in unit_area_bd.components.items()}
+    comps["d2d_phy"] = sum(d["phy_mm2"] for d in a["dies"])
+    if a["switch"] is not None:
+        comps["switch_die"] = a["switch"]["area_mm2"]
+    link = pkg.link
+    info = {"dies": cfg.dies, "topology": pkg.topology.model_dump(mode="json"), "link": link.name,
+            "link_bandwidth_gbps": link.bandwidth_gbps, "link_latency_ns": link.latency_ps / 1000,
+            "energy_pj_per_bit": link.energy_pj_per_bit, "links": a["links"], "area": a,
+            "allreduce": cfg.package.allreduce}
+    return AreaBreakdown(comps, unit_area_bd.pe_area_um2, unit_area_bd.tech), info
 
 
 def _area_and_clock(cfg: RunConfig, tech, warnings: list[str]):

@@ -32,6 +32,43 @@ class GemmLayer(BaseModel):
     n: int = Field(..., ge=1, le=1 << 31)
     k: int = Field(..., ge=1, le=1 << 31)
     count: int = Field(1, ge=1, le=1 << 20, description="repetitions (e.g. identical transformer blocks)")
+    split: Literal["column", "column_gather", "row", "none"] = Field(
+        "column", description="with a package: how the GEMM is split over the dies (tensor parallel): "
+                              "column = N split, outputs stay sharded; column_gather = N split + all-gather of C; "
+                              "row = K split + all-reduce of the partial sums; none = one die computes it all")
+
+
+class PackageSection(BaseModel):
+    """``dies`` copies of the unit (each with its own memory) in one package, joined by D2D links.
+
+    Every GEMM is split over the dies by its ``split`` (tensor parallel); the collective it needs runs
+    on the package model (:mod:`hwsim.chiplet`) after the dies finish (no overlap)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    dies: int = Field(..., ge=2, le=4096, description="identical dies (ranks)")
+    topology: str | dict = Field("ring", description="ring, full, switch, mesh, or a mapping such as "
+                                                     "{kind: mesh, rows: 2, cols: 2}")
+    link: str | dict = Field("ucie-advanced", description="D2D link preset or mapping")
+    modules_per_edge: int | None = Field(None, ge=1, le=256, description="link modules per die-to-die edge")
+    hbm_stacks_per_die: int = Field(0, ge=0, le=64, description="HBM stacks beside each die (reported)")
+    allreduce: Literal["ring", "tree", "2d"] = Field("ring", description="all-reduce algorithm")
+    chunk_bytes: int = Field(65536, ge=64, le=1 << 30, description="collective chunk size, bytes")
+
+    @model_validator(mode="after")
+    def _valid(self) -> "PackageSection":
+        try:
+            self.package_config(100.0)
+        except ConfigError as err:
+            raise ValueError("; ".join(err.problems)) from None
+        return self
+
+    def package_config(self, die_area_mm2: float, name: str = "package"):
+        """The :class:`~hwsim.chiplet.package.PackageConfig` of ``dies`` dies of ``die_area_mm2`` each."""
+        from hwsim.chiplet.package import PackageConfig
+
+        return PackageConfig.uniform(self.dies, self.topology, self.link, die_area_mm2=die_area_mm2,
+                                     hbm_stacks=self.hbm_stacks_per_die, modules_per_edge=self.modules_per_edge,
+                                     name=name)
 
 
 class WorkloadConfig(BaseModel):
@@ -65,7 +102,13 @@ class RunConfig(BaseModel):
     node: str = Field("45nm", description="technology node of the synthesis estimate (area_model: synthesis)")
     memory: OffChipConfig | None = Field(
         None, description="off-chip DRAM/HBM feeding the unit through a DMA engine (instead of unit.memory_port)")
+    package: PackageSection | None = Field(
+        None, description="several dies of this unit in one package (tensor parallel over D2D links)")
     workload: WorkloadConfig
+
+    @property
+    def dies(self) -> int:
+        return self.package.dies if self.package is not None else 1
 
     @model_validator(mode="after")
     def _accounting_face(self) -> "RunConfig":
@@ -73,6 +116,11 @@ class RunConfig(BaseModel):
             raise ValueError("accounting 'scalesim' is a cost-face view; use face: cost")
         if self.memory is not None and self.unit.memory_port is not None:
             raise ValueError("give either unit.memory_port (a simple port) or memory (DRAM through DMA), not both")
+        if self.package is None:
+            bad = [f"workload.gemms[{i}].split: {g.split!r} needs a package section (several dies)"
+                   for i, g in enumerate(self.workload.gemms) if g.split != "column"]
+            if bad:
+                raise ValueError("; ".join(bad))
         return self
 
 
@@ -83,6 +131,7 @@ class Layer:
     n: int
     k: int
     count: int = 1
+    split: str = "column"
 
 
 def read_yaml(path: str | Path) -> object:
@@ -113,7 +162,7 @@ def resolve_layers(cfg: RunConfig, base_dir: Path) -> list[Layer]:
     """The workload as a list of GEMM layers (SCALE-Sim conv layers become their im2col GEMMs)."""
     wl = cfg.workload
     if wl.gemms:
-        return [Layer(g.name, g.m, g.n, g.k, g.count) for g in wl.gemms]
+        return [Layer(g.name, g.m, g.n, g.k, g.count, g.split) for g in wl.gemms]
     from hwsim.compat.scalesim import read_topology
 
     topo = Path(wl.scalesim_topology)

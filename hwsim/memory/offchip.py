@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -42,3 +42,6 @@ class OffChipConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     dram: DramSpec = Field(default_factory=DramSpec)
     dma: DmaConfig = Field(default_factory=DmaConfig)
+    layout: Literal["row_major", "tiled"] = Field(
+        "row_major", description="how A and B are stored in DRAM: plain row-major matrices, or blocks shaped "
+                                 "to the dataflow so every load is one contiguous run (hwsim.systolic.layout)")

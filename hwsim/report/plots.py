@@ -30,6 +30,10 @@ def layer_cycles(data: dict, path: Path) -> Path:
     x = range(len(layers))
     ax.bar(x, compute, label="compute (fill + stream + drain)", color="#4C72B0")
     ax.bar(x, stall, bottom=compute, label="stall (waiting for operands)", color="#DD8452")
+    comm = [lay.get("comm_cycles", 0) for lay in layers]
+    if any(comm):
+        ax.bar(x, comm, bottom=[c + s for c, s in zip(compute, stall)], label="die-to-die communication",
+               color="#8172B3")
     ax.set_xticks(list(x), names, rotation=45, ha="right")
     ax.set_ylabel("cycles per run of the layer")
     ax.set_title(f"{data['name']}: cycles per layer")

@@ -45,12 +45,26 @@ def render_markdown(data: dict) -> str:
         f"| clock | {data['freq_mhz']:.6g} MHz |",
         f"| SRAM (KiB) | A {unit['sram']['a_kib']}, B {unit['sram']['b_kib']}, C {unit['sram']['c_kib']} |",
         f"| memory port | {port_txt} |",
+    ]
+    mem = cfg.get("memory")
+    if mem:
+        lines.append(f"| off-chip memory | {mem['dram']['preset']} through DMA "
+                     f"({mem['dma']['max_outstanding']} transactions in flight) |")
+    pkg = data.get("package")
+    if pkg:
+        topo = pkg["topology"]
+        topo_txt = topo["kind"] + (f" {topo['rows']}x{topo['cols']}" if topo["kind"] == "mesh" else "")
+        lines += [f"| package | {pkg['dies']} dies, {topo_txt}, {pkg['links']} D2D links `{pkg['link']}` "
+                  f"({_fmt(pkg['link_bandwidth_gbps'])} GB/s per direction, {_fmt(pkg['link_latency_ns'])} ns, "
+                  f"{_fmt(pkg['energy_pj_per_bit'])} pJ/bit); all-reduce `{pkg['allreduce']}` |"]
+    lines += [
         "",
         "## Totals",
         "",
         "| metric | value |",
         "| --- | --- |",
-        f"| cycles | {t['cycles']:,} (of which stall {t['stall_cycles']:,}) |",
+        f"| cycles | {t['cycles']:,} (of which stall {t['stall_cycles']:,}"
+        + (f", die-to-die communication {t['comm_cycles']:,}" if pkg else "") + ") |",
         f"| time | {_fmt(t['time_s'] * 1e6)} µs |",
         f"| MACs | {t['macs']:,} |",
         f"| utilisation | {100 * t['utilization']:.1f} % |",
@@ -68,13 +82,19 @@ def render_markdown(data: dict) -> str:
         "## Layers",
         "",
         "| layer | M | N | K | count | cycles | stall | util % | map eff % | energy µJ |"
+        + (" split | collective | comm cycles |" if pkg else "")
         + (" values = FL |" if cfg["face"] == "cl" else ""),
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (" --- |" if cfg["face"] == "cl" else ""),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (" --- | --- | ---: |" if pkg else "")
+        + (" --- |" if cfg["face"] == "cl" else ""),
     ]
     for lay in data["layers"]:
         row = (f"| {lay['name']} | {lay['m']} | {lay['n']} | {lay['k']} | {lay['count']} | {lay['cycles']:,} | "
-               f"{lay['stall_cycles']:,} | {100 * lay['utilization']:.1f} | {100 * lay['mapping_efficiency']:.1f} | "
-               f"{_fmt(lay['energy']['total_pj'] / 1e6)} |")
+               f"{lay['stall_cycles']:,} | {100 * lay['utilization']:.1f} | "
+               f"{100 * lay['mapping_efficiency']:.1f} | {_fmt(lay['energy']['total_pj'] / 1e6)} |")
+        if pkg:
+            cm = lay["comm"]
+            coll = f"{cm['collective']} ({cm['algo']}, {cm['bytes']:,} B)" if cm["collective"] else "-"
+            row += f" {cm['split']} on {cm['dies_used']} | {coll} | {cm['cycles']:,} |"
         if cfg["face"] == "cl":
             row += f" {'yes' if lay['values_match_fl'] else 'NO'} |"
         lines.append(row)
@@ -101,7 +121,9 @@ def render_markdown(data: dict) -> str:
     lines += ["", "## How these numbers are made", "",
               "- `cycles` = compute cycles (from the first operand entering the array to the last result "
               "leaving it, fill and drain included, folds run one after another) + stall cycles (the array "
-              "waiting for the memory port).",
+              "waiting for the memory port)"
+              + (" + die-to-die communication cycles (the layer's collective after its slowest die; "
+                 "no overlap)" if pkg else "") + ".",
               "- Energy = action counts x the technology table's energy per action; power = energy / time.",
               "- `accounting: scalesim` reproduces SCALE-Sim 3.0's compute-cycle count instead."]
     if data["warnings"]:

@@ -296,7 +296,7 @@ def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: s
             raise ConfigError("unit.memory_port: give either a memory port or off-chip memory (memory:), not both")
         dram = DramSystem(sim, offchip.dram.config(), name="dram")
         dma = DmaEngine(sim, "dma", clock, dram, offchip.dma)
-        layout = OperandLayout(m, n, k, cfg.pe.in_fmt.bits)
+        layout = OperandLayout.for_unit(cfg, m, n, k, offchip.layout)
         descriptors = [load_descriptors(cfg, layout, folds[ld.fold], ld) for ld in loads]
     loader = OperandLoader(sim, "loader", clock, loads, payloads, dma=dma, descriptors=descriptors)
     unit = SystolicCL(sim, "array", clock, cfg, folds, phases, out_map, t)

@@ -245,6 +245,19 @@ def _dram_pattern(dcfg_json: str, stride: int, window: int) -> tuple[float, floa
     return dc.bandwidth_bytes_per_s, dc.row_hit_rate, dc.stats["activates"] / pat.requests
 
 
+@functools.lru_cache(maxsize=1024)
+def _cold_activates(dcfg_json: str, transactions: int) -> float:
+    """Activates of one sequential pass over ``transactions`` never-touched transactions (every bank's
+    first row is cold): the DRAM cost face's stream pattern of that length (extrapolated linearly
+    beyond 20,000 transactions, where the stream is in steady state)."""
+    from hwsim.memory.dram.config import DramConfig
+    from hwsim.memory.dram.cost import TrafficPattern, dram_cost
+
+    n = min(transactions, 20000)
+    dc = dram_cost(DramConfig.model_validate_json(dcfg_json), TrafficPattern(kind="stream", requests=n))
+    return dc.stats["activates"] * transactions / n
+
+
 def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
                    offchip) -> tuple[int, dict[str, int], dict[str, int], dict[str, float]]:
     """(total cycles, stall cycles per operand, bytes moved per operand, DRAM actions) with the operands
@@ -253,8 +266,10 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
     Bytes moved are exact (the same 2-D descriptors and transaction granularity as the CL face). Time
     treats the DRAM as a port whose bandwidth for each load is what the DRAM cost face predicts for the
     load's access pattern (sequential, or transactions a row stride apart) with the DMA's outstanding
-    window, and whose latency is the idle read latency at that pattern's row-hit rate plus the
-    clock-domain crossing and the DMA's setup; the supply
+    window, and whose latency is the idle read latency at the load's expected row-hit rate plus the
+    clock-domain crossing and the DMA's setup. The row-hit rate is the pattern's steady-state rate, or
+    lower when the operand is small: each operand's rows are opened at least once (cold activates of
+    one pass over it), spread over all the transactions fetched from it. The supply
     recursion is then the memory port's. It agrees with the CL face within the bound stated
     and tested in tests/systolic/test_offchip.py.
     """
@@ -265,15 +280,21 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
     dcfg_key = dcfg.model_dump_json()
     size = dcfg.transaction_bytes
     folds, loads, phases = build_plan(cfg, m, n, k)
-    layout = OperandLayout(m, n, k, cfg.pe.in_fmt.bits)
+    layout = OperandLayout.for_unit(cfg, m, n, k, offchip.layout)
     moved = [sum(descriptor_transactions(d, size) for d in load_descriptors(cfg, layout, folds[ld.fold], ld)) * size
              for ld in loads]
     unit_ps = Clock.period_from_mhz(cfg.freq_mhz)
     window = offchip.dma.max_outstanding
     bandwidth: dict[int, float] = {}  # bytes per unit cycle by access stride (0: sequential)
     act_rate: dict[int, float] = {}  # activates per transaction by access stride
-    latency: dict[int, int] = {}  # unit cycles from issue to data, by access stride
+    latency: dict[tuple[int, str], int] = {}  # unit cycles from issue to data, by access stride and operand
     idle = idle_latency_cycles(dcfg)
+    fetched = {"a": 0, "b": 0}  # transactions fetched per operand
+    for ld, b in zip(loads, moved):
+        fetched[ld.operand] += b // size
+    region = {"a": m * k, "b": k * n}  # elements
+    cold = {op: _cold_activates(dcfg_key, -(-region[op] * cfg.pe.in_fmt.bits // 8 // size) or 1)
+            for op in ("a", "b")}
 
     def stride_of(ld) -> int:
         """The load's access pattern, as the DRAM cost face sees it: 0 (sequential) when its rows are
@@ -283,11 +304,14 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
         stride = 0 if (per_row >= 4 or d.stride_bytes <= max(d.row_bytes, size) + size or d.rows == 1) \
             else max(1, round(d.stride_bytes / size)) * size
         if stride not in bandwidth:
-            bw, hit_rate, act_rate[stride] = _dram_pattern(dcfg_key, stride, window)
+            bw, _, act_rate[stride] = _dram_pattern(dcfg_key, stride, window)
             bandwidth[stride] = bw * unit_ps * 1e-12
-            # idle latency at the pattern's row-hit rate, plus the clock-domain crossing and DMA setup
+        op = ld.operand
+        if (stride, op) not in latency:
+            # idle latency at the expected row-hit rate, plus the clock-domain crossing and DMA setup
+            hit_rate = 1 - min(1.0, max(act_rate[stride], cold[op] / fetched[op]))
             lat_ps = (hit_rate * idle["read_hit"] + (1 - hit_rate) * idle["read_miss"]) * dcfg.period_ps
-            latency[stride] = math.ceil(lat_ps / unit_ps) + offchip.dma.setup_cycles
+            latency[(stride, op)] = math.ceil(lat_ps / unit_ps) + offchip.dma.setup_cycles
         return stride
 
     port_free = 0
@@ -304,7 +328,7 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
                 start = port_free if prev is None else max(port_free, prev)
                 stride = stride_of(loads[computed])
                 port_free = start + math.ceil(moved[computed] / bandwidth[stride])
-                ready[computed] = port_free + latency[stride]
+                ready[computed] = port_free + latency[(stride, op)]
                 computed += 1
             op = loads[j].operand
             if ready[j] > now:
@@ -313,10 +337,11 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
             last_taken[op] = now
         now += ph.cycles
     per_op = {"a": 0, "b": 0}
-    activates = 0.0
+    acts = {"a": 0.0, "b": 0.0}
     for ld, b in zip(loads, moved):
         per_op[ld.operand] += b
-        activates += b // size * act_rate[stride_of(ld)]
+        acts[ld.operand] += b // size * act_rate[stride_of(ld)]
+    activates = sum(max(acts[op], min(cold[op], fetched[op])) for op in acts)
     duration_ps = now * unit_ps
     refreshes = (duration_ps // (dcfg.cycles().REFI * dcfg.period_ps)) * dcfg.total_pseudo_channels \
         if dcfg.refresh else 0

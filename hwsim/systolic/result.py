@@ -11,7 +11,7 @@ class GemmStats:
 
     ``compute_cycles``: array cycles, fill and drain included, operands always ready.
     ``stall_cycles``: cycles the array waited for operands (the first tiles' load included).
-    ``cycles = compute_cycles + stall_cycles``. SRAM counts are in words (elements) per operand
+    ``cycles = compute_cycles + stall_cycles (+ comm_cycles`` when split over a package's dies). SRAM counts are in words (elements) per operand
     ``a``/``b``/``c``; ``port_bytes`` are bytes moved over the memory port into each operand SRAM.
     """
 
@@ -40,11 +40,15 @@ class GemmStats:
     # over which the DRAM's background power accrues). Exact counts on the CL face, expected values
     # on the cost face.
     dram: dict[str, float] | None = None
+    # cycles the layer waits for die-to-die communication after computing (tensor parallel over a
+    # package; 0 on one die): cycles = compute_cycles + stall_cycles + comm_cycles
+    comm_cycles: int = 0
+    dies: int = 1  # units the MACs ran on (a package's dies)
 
     @property
     def utilization(self) -> float:
         """MACs / (PEs x cycles): the fraction of PE-cycles doing useful work."""
-        return self.macs / (self.rows * self.cols * self.cycles) if self.cycles else 0.0
+        return self.macs / (self.rows * self.cols * self.dies * self.cycles) if self.cycles else 0.0
 
     def to_dict(self) -> dict:
         d = asdict(self)
