@@ -633,12 +633,17 @@ def run_synthetic_cl(cfg: NocConfig, traffic: TrafficConfig, warmup_cycles: int 
     offered = trace.flits[lo:hi].sum() / (sources * m)
     accepted = e.win_flits_ejected / (sources * m)
     per_source = e.win_src_flits[active] / m
+    src = trace.src[lo:hi]
+    own = np.bincount(src, weights=np.where(done, eject - trace.cycle[lo:hi], np.inf), minlength=cfg.nodes)
+    base = np.bincount(src, weights=zero, minlength=cfg.nodes)
+    sent = base > 0
+    worst = float((own[sent] / base[sent]).max()) if sent.any() else 0.0
     return NocResult(
         face="cl", injection_rate=traffic.injection_rate, accepted_throughput=float(accepted),
         min_accepted_throughput=float(per_source.min()) if per_source.size else 0.0,
         avg_latency_cycles=p["avg"], p50_latency_cycles=p["p50"], p95_latency_cycles=p["p95"],
         p99_latency_cycles=p["p99"], zero_load_latency_cycles=float(zero.mean()) if zero.size else 0.0,
-        avg_hops=float(hops.mean()) if hops.size else 0.0,
+        avg_hops=float(hops.mean()) if hops.size else 0.0, worst_source_latency_ratio=worst,
         saturated=bool(not done.all() or accepted < 0.95 * offered),
         link_utilisation=e.win_link_flits / m, link_names=_link_names(e.topo), stats=noc.stats.as_dict(),
         packets_measured=int(hi - lo), packets_delivered=int(done.sum()), cycles=noc.cycles, wall_s=wall)

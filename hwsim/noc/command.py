@@ -110,11 +110,10 @@ def sweep_table(result: SweepResult) -> Table:
     d = result.to_dict()
     t = Table(title=f"{d['topology']} {d['size']}, {d['routing']} routing, {d['pattern']} traffic, "
                     f"{d['packet_flits']}-flit packets ({d['face']} face)")
-    for col in ("offered", "accepted", "min acc", "avg lat", "p50", "p95", "p99", "max util", "sat"):
+    for col in ("offered", "accepted", "avg lat", "p50", "p95", "p99", "max link util", "saturated"):
         t.add_column(col, justify="right")
     for p in d["points"]:
-        t.add_row(f"{p['injection_rate']:.4g}", f"{p['accepted_throughput']:.4f}", f"{p['min_accepted_throughput']:.4f}",
-                  _num(p["avg_latency_cycles"], ".2f"), _num(p["p50_latency_cycles"], ".1f"),
+        t.add_row(f"{p['injection_rate']:.4g}", f"{p['accepted_throughput']:.4f}", _num(p["avg_latency_cycles"], ".2f"), _num(p["p50_latency_cycles"], ".1f"),
                   _num(p["p95_latency_cycles"], ".1f"), _num(p["p99_latency_cycles"], ".1f"),
                   f"{p['max_link_utilisation']:.3f}", "yes" if p["saturated"] else "")
     return t
@@ -125,7 +124,8 @@ def sweep_summary(result: SweepResult) -> str:
     text = (f"rates and throughputs in flits/node/cycle, latencies in cycles. Saturation throughput "
             f"({d['face']} face): {d['saturation_throughput']:.4f}")
     if d["face"] == "cl":
-        text += f" (least-served source; average over sources {d['aggregate_saturation_throughput']:.4f})"
+        text += (f" (largest stable load; unstable at {d['saturation_upper']:.4f}; accepted under overload "
+                 f"{d['aggregate_saturation_throughput']:.4f})")
     text += f"; channel-load bound {d['channel_bound']:.4f}"
     if d["bisection_bound"] is not None:
         text += f"; bisection bound {d['bisection_bound']:.4f}"

@@ -162,10 +162,15 @@ def noc_cost(cfg: NocConfig, traffic: TrafficConfig) -> NocResult:
     if saturated:
         p = {"avg": None, "p50": None, "p95": None, "p99": None}
         accepted = rate / peak
+        worst = None
     else:
         lat = zero + _contention(cfg, loads, flits, s)
         p = percentiles(lat, w)
         accepted = rate
+        own = np.bincount(s, weights=w * lat)
+        base = np.bincount(s, weights=w * zero)
+        sent = base > 0
+        worst = float((own[sent] / base[sent]).max()) if sent.any() else 0.0
     scale = 1.0 if not saturated else 1.0 / peak  # carried load
     total = w.sum() * scale
     hop_flits = float((w * hops).sum() * scale)
@@ -179,7 +184,8 @@ def noc_cost(cfg: NocConfig, traffic: TrafficConfig) -> NocResult:
         min_accepted_throughput=float(accepted), avg_latency_cycles=p["avg"],
         p50_latency_cycles=p["p50"], p95_latency_cycles=p["p95"], p99_latency_cycles=p["p99"],
         zero_load_latency_cycles=float((zero * w).sum() / w.sum()) if s.size else 0.0,
-        avg_hops=float((hops * w).sum() / w.sum()) if s.size else 0.0, saturated=bool(saturated),
+        avg_hops=float((hops * w).sum() / w.sum()) if s.size else 0.0, worst_source_latency_ratio=worst,
+        saturated=bool(saturated),
         link_utilisation=np.minimum(loads.link * scale, 1.0), link_names=_names(topo), stats=stats,
         packets_measured=sources, wall_s=time.perf_counter() - wall0)
 

@@ -52,7 +52,9 @@ class NocResult:
     port``; port 0 entries are the ejection channels) over the measurement window (CL) or the channel load
     (cost). ``saturated``: the offered load exceeds what the network accepts (cost: the max channel load
     reaches 1; CL: measured packets were still undelivered when the run ended, or accepted throughput fell
-    more than 5 % below the offered load)."""
+    more than 5 % below the offered load). ``worst_source_latency_ratio``: over the sources, the largest ratio
+    of a source's average packet latency to its average zero-load latency (inf if one of its measured packets
+    was not delivered; None beyond the cost face's saturation)."""
 
     face: str
     injection_rate: float
@@ -64,6 +66,7 @@ class NocResult:
     p99_latency_cycles: float | None
     zero_load_latency_cycles: float
     avg_hops: float
+    worst_source_latency_ratio: float | None
     saturated: bool
     link_utilisation: np.ndarray = field(repr=False)
     link_names: list[str] = field(repr=False)
@@ -79,8 +82,10 @@ class NocResult:
 
     def to_dict(self, links: bool = False) -> dict:
         d = {k: getattr(self, k) for k in (
-            "face", "injection_rate", "accepted_throughput", "min_accepted_throughput", "avg_latency_cycles", "p50_latency_cycles",
-            "p95_latency_cycles", "p99_latency_cycles", "zero_load_latency_cycles", "avg_hops", "saturated",
+            "face", "injection_rate", "accepted_throughput", "min_accepted_throughput", "avg_latency_cycles",
+            "p50_latency_cycles",
+            "p95_latency_cycles", "p99_latency_cycles", "zero_load_latency_cycles", "avg_hops",
+            "worst_source_latency_ratio", "saturated",
             "packets_measured", "packets_delivered", "cycles")}
         d["max_link_utilisation"] = self.max_link_utilisation
         d["stats"] = dict(self.stats)

@@ -53,25 +53,64 @@ def run_trace(noc: NocConfig, records: Trace | Iterable[Sequence[int]], size_uni
 
 @dataclass
 class Saturation:
-    """Saturation throughput in flits/node/cycle. CL: under overload (every source backlogged) ``throughput`` is
-    the least-served source's accepted rate (the largest load every source can offer) and ``aggregate`` the
-    average over sources. Cost: both are the channel-load bound (the rate at which the busiest channel
-    carries a flit per cycle)."""
+    """Saturation throughput in flits/node/cycle.
+
+    CL face: ``throughput`` is the largest offered load found stable, i.e. every measured packet delivered,
+    accepted throughput within 5 % of the offered load and every source's average latency at most ``3 x``
+    its zero-load latency (a bisection over the offered load, to ``tolerance`` of ``upper``); the network
+    is unstable at ``upper``. (Per source, because under a non-uniform pattern only the few sources that
+    share the bottleneck saturate and the overall average hides them.) ``aggregate`` is the accepted throughput under overload (every source always backlogged),
+    averaged over the sources: what uniform traffic saturates at. Under a non-uniform pattern the
+    sources that do not cross the bottleneck keep going, so ``aggregate`` can exceed the sustainable load.
+    Cost face: all three are the channel-load bound (the rate at which the busiest channel carries a flit
+    per cycle)."""
 
     face: str
     throughput: float
     aggregate: float
+    upper: float
+    probes: int = 0
+
+
+def stable(point: NocResult, latency_factor: float = 3.0) -> bool:
+    """An operating point the network sustains (see :class:`Saturation`)."""
+    return (not point.saturated and point.worst_source_latency_ratio is not None
+            and point.worst_source_latency_ratio <= latency_factor)
 
 
 def saturation_throughput(noc: NocConfig, traffic: TrafficConfig, face: str = "cl", warmup_cycles: int = 1000,
-                          measure_cycles: int = 2000) -> Saturation:
-    """Saturation throughput of ``traffic``'s pattern and packet size on ``noc`` (its injection rate is ignored)."""
+                          measure_cycles: int = 2000, tolerance: float = 0.02, max_probes: int = 8,
+                          points: Sequence[NocResult] = ()) -> Saturation:
+    """Saturation throughput of ``traffic``'s pattern and packet size on ``noc`` (its injection rate is ignored).
+
+    CL face: one overload run, then a bisection over the offered load between the largest stable and the
+    smallest unstable load known (``points`` already simulated with the same windows narrow it down).
+    """
     if _face(face) == "cost":
         rate = saturation_rate(noc, traffic)
-        return Saturation("cost", rate, rate)
-    over = traffic.model_copy(update={"injection_rate": OVERLOAD_RATE})
-    r = run_synthetic_cl(noc, over, warmup_cycles=warmup_cycles, measure_cycles=measure_cycles, drain=False)
-    return Saturation("cl", r.min_accepted_throughput, r.accepted_throughput)
+        return Saturation("cost", rate, rate, rate)
+    windows = {"warmup_cycles": warmup_cycles, "measure_cycles": measure_cycles}
+    over = run_synthetic_cl(noc, traffic.model_copy(update={"injection_rate": OVERLOAD_RATE}), drain=False, **windows)
+    lo, hi = 0.0, min(OVERLOAD_RATE, over.accepted_throughput)
+    for p in points:
+        if stable(p):
+            lo = max(lo, p.injection_rate)
+        else:
+            hi = min(hi, p.injection_rate)
+    lo = min(lo, hi)
+    probes = 0
+    if lo < hi and not any(p.injection_rate == hi for p in points):
+        probes += 1  # can the network sustain what it accepts under overload?
+        if stable(run_synthetic_cl(noc, traffic.model_copy(update={"injection_rate": hi}), **windows)):
+            lo = hi
+    while hi - lo > tolerance * hi and probes < max_probes:
+        mid = (lo + hi) / 2
+        probes += 1
+        if stable(run_synthetic_cl(noc, traffic.model_copy(update={"injection_rate": mid}), **windows)):
+            lo = mid
+        else:
+            hi = mid
+    return Saturation("cl", lo, over.accepted_throughput, hi, probes)
 
 
 @dataclass
@@ -95,6 +134,7 @@ class SweepResult:
                for p in self.points]
         return {"face": self.face, **self.config, "points": pts,
                 "saturation_throughput": self.saturation.throughput,
+                "saturation_upper": self.saturation.upper,
                 "aggregate_saturation_throughput": self.saturation.aggregate,
                 "channel_bound": self.channel_bound, "bisection_bound": self.bisection_bound}
 
@@ -126,7 +166,7 @@ def sweep(noc: NocConfig, traffic: TrafficConfig, rates: Sequence[float] | None 
                                warmup_cycles, measure_cycles))
     if progress:
         progress(len(rates), total, "saturation")
-    sat = saturation_throughput(noc, traffic, face, warmup_cycles, measure_cycles)
+    sat = saturation_throughput(noc, traffic, face, warmup_cycles, measure_cycles, points=points)
     if progress:
         progress(total, total, "done")
     topo = Topology.of(noc)
