@@ -5,7 +5,7 @@ Faces: CL (:class:`~hwsim.noc.cl.NocCL`, one SimPy process, numpy-vectorised rou
 from the routing function, zero-load latency in closed form, M/D/1-style contention). See docs/noc.md.
 """
 
-from hwsim.noc.cl import NocCL, NocEngine, run_synthetic_cl, run_trace_cl
+from hwsim.noc.cl import NocCL, NocEngine, run_synthetic_batch_cl, run_synthetic_cl, run_trace_cl
 from hwsim.noc.config import NocConfig, TrafficConfig
 from hwsim.noc.cost import flow_loads, noc_cost, saturation_rate, trace_cost, zero_load_latency
 from hwsim.noc.errors import DeadlockError
@@ -18,7 +18,7 @@ from hwsim.noc.traffic import PATTERNS, Trace, as_trace, synthetic_trace, traffi
 __all__ = [
     "NOC_STATS", "PATTERNS", "ROUTINGS", "DeadlockError", "NocCL", "NocConfig", "NocEngine", "NocResult",
     "Saturation", "SweepResult", "Topology", "Trace", "TraceResult", "TrafficConfig", "as_trace", "dateline_class",
-    "flow_loads", "noc_cost", "run_synthetic_cl", "run_trace", "run_trace_cl", "saturation_rate",
+    "flow_loads", "noc_cost", "run_synthetic_batch_cl", "run_synthetic_cl", "run_trace", "run_trace_cl", "saturation_rate",
     "saturation_throughput", "simulate", "sweep", "synthetic_trace", "trace_cost", "traffic_matrix",
     "zero_load_latency",
 ]

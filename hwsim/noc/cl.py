@@ -43,12 +43,15 @@ from hwsim.noc.errors import DeadlockError
 from hwsim.noc.result import NOC_STATS, NocResult, TraceResult, percentiles
 from hwsim.noc.routing import ROUTINGS, dateline_class
 from hwsim.noc.topology import LOCAL, OPPOSITE, Topology
-from hwsim.noc.traffic import Trace, active_sources, synthetic_trace
+from hwsim.noc.traffic import Trace, _build, active_sources, synthetic_trace
 
-__all__ = ["NocCL", "NocEngine", "run_synthetic_cl", "run_trace_cl"]
+__all__ = ["NocCL", "NocEngine", "run_synthetic_batch_cl", "run_synthetic_cl", "run_trace_cl"]
 
 
 _INF = np.iinfo(np.int64).max // 4
+#: a point is saturated when a source's average latency exceeds this multiple of its zero-load latency (or its
+#: measured packets do not all get out, or the accepted throughput falls 5 % short of the offered load)
+SATURATION_LATENCY_FACTOR = 3.0
 _TABLE_NODES = 256  # precompute deterministic route and dateline tables up to this many nodes
 
 
@@ -70,19 +73,23 @@ class NocEngine:
     in ``front_*`` arrays (``front_ready`` is "infinite" for an empty VC), so a cycle scans one array.
     """
 
-    def __init__(self, cfg: NocConfig, trace: Trace, record_ejections: bool = False):
+    def __init__(self, cfg: NocConfig, trace: Trace, record_ejections: bool = False, copies: int = 1):
         self.cfg = cfg
         self.topo = topo = Topology.of(cfg)
         self.routing = ROUTINGS[cfg.routing]
-        n, p, v, b = topo.nodes, topo.ports, cfg.vcs, cfg.vc_buffer_flits
+        self.copies = copies
+        self.N1 = topo.nodes  # routers per copy
+        n, p, v, b = topo.nodes * copies, topo.ports, cfg.vcs, cfg.vc_buffer_flits
         self.N, self.P, self.V, self.B = n, p, v, b
         self.R, self.L = cfg.router_cycles, cfg.link_cycles
         niv = n * p * v
         iv = np.arange(niv)
         self.iv_router = iv // (p * v)
         self.iv_inport = iv // v
-        # downstream input-VC base of each output (router * ports + port); -1 for the local port / no link
-        nb = topo.neighbour
+        # downstream input-VC base of each output (router * ports + port); -1 for the local port / no link.
+        # Copies are independent networks side by side: router r of copy c is c * N1 + r.
+        offset = (np.arange(copies) * topo.nodes)[:, None, None]
+        nb = np.where(topo.neighbour[None] >= 0, topo.neighbour[None] + offset, -1).reshape(n, p)
         opp = np.asarray(OPPOSITE[:p])
         base = np.where(nb >= 0, (nb * p + opp[None, :]) * v, -1)
         base[:, LOCAL] = -1
@@ -145,15 +152,23 @@ class NocEngine:
         self.win_flits_ejected = 0
         self.win_link_flits = np.zeros(n * p, np.int64)
         self.win_src_flits = np.zeros(n, np.int64)  # flits ejected in the window, by source node
+        self.ni_flits = np.zeros(n, np.int64)  # flits injected by each interface
+        # packets whose delivery a run waits for: copy number (or -1) per packet, and how many are left per copy
+        self.watch: np.ndarray | None = None
+        self.watch_left = np.zeros(copies, np.int64)
+        self.mandatory: list[int] = []  # cycles that are always stepped (window ends), ascending
+        self.va_router = np.zeros(n, np.int64)  # VC allocations per router
 
     def _tables(self) -> None:
-        """Deterministic routing: output port per (current, destination, source parities) and, on torus/ring, the
-        dateline class per (current, port, source), precomputed for networks of up to 256 nodes."""
-        topo, n = self.topo, self.topo.nodes
+        """Deterministic routing: output port per (current, destination[, source parities on a torus/ring]) and,
+        on torus/ring, the dateline class per (current, port, source), precomputed up to 256 nodes per copy."""
+        topo, n = self.topo, self.N1
         self.port_table = self.class_table = None
+        self.parity = topo.kind != "mesh"  # only a ring dimension has ties, broken by the source's parity
         if self.routing.adaptive or n > _TABLE_NODES:
             return
-        cur, dst, par = np.meshgrid(np.arange(n), np.arange(n), np.arange(4), indexing="ij")
+        par = np.arange(4) if self.parity else np.zeros(1, np.int64)
+        cur, dst, par = np.meshgrid(np.arange(n), np.arange(n), par, indexing="ij")
         # a source with the given x and y parities (only the parity of the entry coordinate breaks ties)
         src = np.minimum(par >> 1, topo.cols - 1) + np.minimum(par & 1, topo.rows - 1) * topo.cols
         self.port_table = self.routing.candidates(topo, cur.reshape(-1), src.reshape(-1), dst.reshape(-1))[:, 0]
@@ -161,17 +176,26 @@ class NocEngine:
             cur, port, src = np.meshgrid(np.arange(n), np.arange(self.P), np.arange(n), indexing="ij")
             self.class_table = dateline_class(topo, cur.reshape(-1), port.reshape(-1), src.reshape(-1))
 
+    def _local(self, *nodes: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Router ids within their copy."""
+        return nodes if self.copies == 1 else tuple(x % self.N1 for x in nodes)
+
     def _ports(self, cur: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Output port of each head (global router ids in, adaptive selection by the global state)."""
+        lc, ls, ld = self._local(cur, src, dst)
         if self.port_table is not None:
+            if not self.parity:
+                return self.port_table[lc * self.N1 + ld]
             c = self.topo.cols
-            return self.port_table[((cur * self.N + dst) << 2) + (((src % c) & 1) << 1) + ((src // c) & 1)]
-        cand = self.routing.candidates(self.topo, cur, src, dst)
+            return self.port_table[((lc * self.N1 + ld) << 2) + (((ls % c) & 1) << 1) + ((ls // c) & 1)]
+        cand = self.routing.candidates(self.topo, lc, ls, ld)
         return self._select(cur, cand) if self.routing.adaptive else cand[:, 0]
 
     def _classes(self, cur: np.ndarray, port: np.ndarray, src: np.ndarray) -> np.ndarray:
+        lc, ls = self._local(cur, src)
         if self.class_table is not None:
-            return self.class_table[(cur * self.P + port) * self.N + src]
-        return dateline_class(self.topo, cur, port, src)
+            return self.class_table[(lc * self.P + port) * self.N1 + ls]
+        return dateline_class(self.topo, lc, port, ls)
 
     # --- the cycle ------------------------------------------------------------------------------------
     def step(self, t: int) -> None:
@@ -251,6 +275,7 @@ class NocEngine:
         pk = ni_pkt[act]
         seq = self.ni_seq[act]
         self.credits[vc] -= 1
+        self.ni_flits[act] += 1
         c = self.counts
         c["flits_injected"] += act.size
         c["link_traversals"] += act.size
@@ -334,6 +359,7 @@ class NocEngine:
             first = _group_firsts(group, pk, self.scratch)
             vc = vcs[first, free[first].argmax(axis=1)]
             r = req[first]
+            np.add.at(self.va_router, self.iv_router[r], 1)
             self.owned[vc] = True
             self.out_port[r] = port[first]
             self.out_vc[r] = vc
@@ -419,8 +445,12 @@ class NocEngine:
         self.in_network -= pk.size
         ntail = np.count_nonzero(tail)
         if ntail:
-            self.pkt_eject[pk[tail]] = t
+            done = pk[tail]
+            self.pkt_eject[done] = t
             c["packets_ejected"] += ntail
+            if self.watch is not None:
+                copy = self.watch[done]
+                np.add.at(self.watch_left, copy[copy >= 0], -1)
         if self.win_start <= t < self.win_end:
             self.win_flits_ejected += pk.size
             np.add.at(self.win_src_flits, self.pkt_src[pk], 1)
@@ -441,19 +471,22 @@ class NocEngine:
         for iv in ivs.tolist():
             r, rest = divmod(iv, self.P * self.V)
             port, vc = divmod(rest, self.V)
+            copy, r = divmod(r, self.N1)
             pk, seq = int(self.front_pkt[iv]), int(self.front_seq[iv])
             op, ov = int(self.out_port[iv]), int(self.out_vc[iv])
+            src, dst = int(self.pkt_src[pk]) % self.N1, int(self.pkt_dst[pk]) % self.N1
             if op < 0:
-                cand = self.routing.candidates(topo, np.array([r]), self.pkt_src[[pk]], self.pkt_dst[[pk]])[0]
+                cand = self.routing.candidates(topo, np.array([r]), np.array([src]), np.array([dst]))[0]
                 ports = " or ".join(topo.port_name(int(c)) for c in cand if c >= 0)
                 waiting = f"a free VC at output {ports}"
             elif op == LOCAL:
                 waiting = "the ejection port"
             else:
                 waiting = f"a credit of output {topo.port_name(op)} vc {ov % self.V} ({int(self.credits[ov])} credits)"
-            out.append({"router": r, "router_name": f"router {topo.name(r)}", "port": f"in-port {topo.port_name(port)}",
-                        "vc": vc, "packet": pk, "src": int(self.pkt_src[pk]), "dst": int(self.pkt_dst[pk]),
-                        "src_name": topo.name(int(self.pkt_src[pk])), "dst_name": topo.name(int(self.pkt_dst[pk])),
+            where = f" of copy {copy}" if self.copies > 1 else ""
+            out.append({"router": r, "router_name": f"router {topo.name(r)}{where}", "copy": copy,
+                        "port": f"in-port {topo.port_name(port)}", "vc": vc, "packet": pk, "src": src, "dst": dst,
+                        "src_name": topo.name(src), "dst_name": topo.name(dst),
                         "flit": f"{seq + 1}/{int(self.pkt_flits[pk])}", "waiting_for": waiting})
         return out
 
@@ -463,7 +496,8 @@ class NocEngine:
         return len(self.trace) - self.counts["packets_ejected"]
 
     def next_cycle(self, t: int) -> int | None:
-        """The next cycle in which the state can change; None when every packet has been delivered.
+        """The next cycle in which the state can change (or a cycle in ``mandatory``); None when every packet has
+        been delivered.
 
         ``t + 1`` after a cycle in which anything moved or was allocated. Otherwise nothing changes until
         the next scheduled event: a flit or credit arriving, a buffered flit becoming ready, or an idle
@@ -488,6 +522,10 @@ class NocEngine:
             if not self.in_network:
                 return None
             nxt = self.next_watchdog
+        for m in self.mandatory:
+            if m > t:
+                nxt = min(nxt, m)
+                break
         return max(t + 1, int(nxt))
 
     def ejection_log(self) -> np.ndarray:
@@ -502,15 +540,19 @@ class NocCL(Component):
 
     It runs until every packet of ``trace`` has been delivered, or until ``stop(engine, cycle)`` returns True
     (checked after every step). ``cycles`` is then the number of cycles simulated (last cycle + 1).
+    ``copies > 1`` simulates that many independent copies of the network side by side in the same arrays
+    (router ``r`` of copy ``c`` is ``c * nodes + r``; the trace's node ids must be offset the same way): a
+    sweep runs all its operating points in one pass, each bit-identical to running it alone.
     """
 
     STATS = NOC_STATS
 
     def __init__(self, sim: Simulation, name: str, clock: Clock, cfg: NocConfig, trace: Trace,
-                 stop: Callable[[NocEngine, int], bool] | None = None, record_ejections: bool = False):
+                 stop: Callable[[NocEngine, int], bool] | None = None, record_ejections: bool = False,
+                 copies: int = 1):
         super().__init__(sim, name, clock)
         self.cfg = cfg
-        self.engine = NocEngine(cfg, trace, record_ejections)
+        self.engine = NocEngine(cfg, trace, record_ejections, copies)
         self.stop = stop
         self.cycles = 0
 
@@ -578,6 +620,15 @@ def _link_names(topo: Topology) -> list[str]:
     return names
 
 
+def _check_windows(warmup_cycles, measure_cycles, drain_cycles) -> None:
+    problems = [f"{name}: must be an integer >= {lo}, got {v!r}" for name, v, lo in (
+        ("warmup_cycles", warmup_cycles, 0), ("measure_cycles", measure_cycles, 1),
+        ("drain_cycles", 0 if drain_cycles is None else drain_cycles, 0))
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo]
+    if problems:
+        raise ConfigError(problems)
+
+
 def run_synthetic_cl(cfg: NocConfig, traffic: TrafficConfig, warmup_cycles: int = 1000, measure_cycles: int = 2000,
                      drain_cycles: int | None = None, drain: bool = True) -> NocResult:
     """One operating point of synthetic traffic on the CL face.
@@ -590,60 +641,106 @@ def run_synthetic_cl(cfg: NocConfig, traffic: TrafficConfig, warmup_cycles: int 
     cycles have passed; without it the run stops at the end of the window (for saturation throughput,
     where latencies are meaningless).
     """
-    problems = [f"{name}: must be an integer >= {lo}, got {v!r}" for name, v, lo in (
-        ("warmup_cycles", warmup_cycles, 0), ("measure_cycles", measure_cycles, 1),
-        ("drain_cycles", 0 if drain_cycles is None else drain_cycles, 0))
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo]
-    if problems:
-        raise ConfigError(problems)
-    w, m = int(warmup_cycles), int(measure_cycles)
-    d = (w + m if drain_cycles is None else int(drain_cycles)) if drain else 0
-    horizon = w + m + d
-    trace = synthetic_trace(cfg, traffic, horizon)
-    lo, hi = np.searchsorted(trace.cycle, [w, w + m])
-    active = active_sources(cfg, traffic)
-    sources = active.size
+    return run_synthetic_batch_cl(cfg, [traffic], warmup_cycles, measure_cycles, drain_cycles, [drain])[0]
 
-    check = [w + m - 1]  # next cycle at which to look whether every measured packet is out
+
+def run_synthetic_batch_cl(cfg: NocConfig, traffics: list[TrafficConfig], warmup_cycles: int = 1000,
+                           measure_cycles: int = 2000, drain_cycles: int | None = None,
+                           drain: bool | list[bool] = True) -> list[NocResult]:
+    """Several operating points on the same network in one simulation (:func:`run_synthetic_cl` for each; one
+    copy of the network per point, so the results equal separate runs bit for bit). The run lasts until
+    every draining point is done; ``drain`` may be given per point."""
+    _check_windows(warmup_cycles, measure_cycles, drain_cycles)
+    k = len(traffics)
+    drains = [drain] * k if isinstance(drain, bool) else list(drain)
+    if len(drains) != k or not k:
+        raise ConfigError(f"drain: give one flag per operating point ({k}), got {len(drains)}")
+    w, m = int(warmup_cycles), int(measure_cycles)
+    d = w + m if drain_cycles is None else int(drain_cycles)
+    horizons = [w + m + (d if dr else 0) for dr in drains]
+    n1 = Topology.of(cfg).nodes
+    parts = [synthetic_trace(cfg, tr, h) for tr, h in zip(traffics, horizons)]
+    trace = _build(np.concatenate([p.cycle for p in parts]),
+                   np.concatenate([p.src + c * n1 for c, p in enumerate(parts)]),
+                   np.concatenate([p.dst + c * n1 for c, p in enumerate(parts)]),
+                   np.concatenate([p.flits for p in parts]))
+    copy_of = trace.src // n1
+    lo, hi = (int(x) for x in np.searchsorted(trace.cycle, [w, w + m]))
+    results: list[NocResult | None] = [None] * k
+    wall0 = time.perf_counter()
 
     def stop(engine: NocEngine, t: int) -> bool:
         if t < w + m - 1:
             return False
-        if not drain or t >= horizon - 1:
-            return True
-        if t < check[0]:
-            return False
-        check[0] = t + 8
-        return bool((engine.pkt_eject[lo:hi] >= 0).all())
+        for c in range(k):  # a point is done where its own run would stop; its results are taken then
+            if results[c] is None and (not drains[c] or engine.watch_left[c] == 0 or t >= horizons[c] - 1):
+                results[c] = _point(cfg, traffics[c], engine, trace, c, lo, hi, w, m, t + 1,
+                                    (time.perf_counter() - wall0) / k)
+        return all(r is not None for r in results)
 
     sim = Simulation(name="noc")
     clock = sim.clock("noc", cfg.period_ps)
-    noc = NocCL(sim, "noc", clock, cfg, trace, stop=stop)
+    noc = NocCL(sim, "noc", clock, cfg, trace, stop=stop, copies=k)
     e = noc.engine
     e.win_start, e.win_end = w, w + m
-    wall0 = time.perf_counter()
+    watch = np.full(len(trace), -1, np.int64)
+    measured = np.arange(lo, hi)
+    awaited = measured[np.asarray(drains)[copy_of[lo:hi]]]
+    watch[awaited] = copy_of[awaited]
+    e.watch = watch
+    e.watch_left = np.bincount(copy_of[awaited], minlength=k).astype(np.int64)
+    e.mandatory = sorted({w + m - 1, *(h - 1 for h in horizons)})
     sim.run()
-    wall = time.perf_counter() - wall0
-    eject = e.pkt_eject[lo:hi]
+    return results
+
+
+def _point(cfg, traffic, e: NocEngine, trace: Trace, c: int, lo: int, hi: int, w: int, m: int, cycles: int,
+           wall: float) -> NocResult:
+    """The results of copy ``c`` of a batched synthetic run."""
+    n1, p = e.N1, e.P
+    nodes = slice(c * n1, (c + 1) * n1)
+    links = slice(c * n1 * p, (c + 1) * n1 * p)
+    copy_of = trace.src // n1
+    sel = np.flatnonzero(copy_of[lo:hi] == c) + lo
+    created = trace.cycle[sel]
+    eject = e.pkt_eject[sel]
     done = eject >= 0
-    lat = (eject - trace.cycle[lo:hi])[done]
-    p = percentiles(lat)
-    hops = e.topo.hops(trace.src[lo:hi], trace.dst[lo:hi])
-    zero = hops * (cfg.router_cycles + cfg.link_cycles) + cfg.router_cycles + trace.flits[lo:hi] - 1
-    offered = trace.flits[lo:hi].sum() / (sources * m)
-    accepted = e.win_flits_ejected / (sources * m)
-    per_source = e.win_src_flits[active] / m
-    src = trace.src[lo:hi]
-    own = np.bincount(src, weights=np.where(done, eject - trace.cycle[lo:hi], np.inf), minlength=cfg.nodes)
-    base = np.bincount(src, weights=zero, minlength=cfg.nodes)
+    lat = (eject - created)[done]
+    pct = percentiles(lat)
+    src, dst = trace.src[sel] - c * n1, trace.dst[sel] - c * n1
+    hops = e.topo.hops(src, dst)
+    zero = hops * (cfg.router_cycles + cfg.link_cycles) + cfg.router_cycles + trace.flits[sel] - 1
+    active = active_sources(cfg, traffic)
+    sources = active.size
+    offered = trace.flits[sel].sum() / (sources * m)
+    accepted = e.win_src_flits[nodes].sum() / (sources * m)
+    per_source = e.win_src_flits[nodes][active] / m
+    own = np.bincount(src, weights=np.where(done, eject - created, np.inf), minlength=n1)
+    base = np.bincount(src, weights=zero, minlength=n1)
     sent = base > 0
     worst = float((own[sent] / base[sent]).max()) if sent.any() else 0.0
     return NocResult(
         face="cl", injection_rate=traffic.injection_rate, accepted_throughput=float(accepted),
         min_accepted_throughput=float(per_source.min()) if per_source.size else 0.0,
-        avg_latency_cycles=p["avg"], p50_latency_cycles=p["p50"], p95_latency_cycles=p["p95"],
-        p99_latency_cycles=p["p99"], zero_load_latency_cycles=float(zero.mean()) if zero.size else 0.0,
+        avg_latency_cycles=pct["avg"], p50_latency_cycles=pct["p50"], p95_latency_cycles=pct["p95"],
+        p99_latency_cycles=pct["p99"], zero_load_latency_cycles=float(zero.mean()) if zero.size else 0.0,
         avg_hops=float(hops.mean()) if hops.size else 0.0, worst_source_latency_ratio=worst,
-        saturated=bool(not done.all() or accepted < 0.95 * offered),
-        link_utilisation=e.win_link_flits / m, link_names=_link_names(e.topo), stats=noc.stats.as_dict(),
-        packets_measured=int(hi - lo), packets_delivered=int(done.sum()), cycles=noc.cycles, wall_s=wall)
+        saturated=bool(not done.all() or accepted < 0.95 * offered or worst > SATURATION_LATENCY_FACTOR),
+        link_utilisation=e.win_link_flits[links] / m, link_names=_link_names(e.topo), stats=_copy_stats(e, trace, c),
+        packets_measured=int(sel.size), packets_delivered=int(done.sum()), cycles=cycles, wall_s=wall)
+
+
+def _copy_stats(e: NocEngine, trace: Trace, c: int) -> dict[str, int]:
+    """Action counters of copy ``c`` of a batched run, from per-link, per-interface and per-packet records."""
+    n1, p = e.N1, e.P
+    link = e.link_flits[c * n1 * p:(c + 1) * n1 * p].reshape(n1, p)
+    injected = int(e.ni_flits[c * n1:(c + 1) * n1].sum())
+    hops = int(link[:, 1:].sum())
+    traversals = int(link.sum())
+    in_flight = sum(int((((ivs // (p * e.V)) // n1) == c).sum()) for ivs, _, _ in e.arrivals.values())
+    mine = trace.src // n1 == c
+    return {"packets_injected": int((e.pkt_inject[mine] >= 0).sum()),
+            "packets_ejected": int((e.pkt_eject[mine] >= 0).sum()), "flits_injected": injected,
+            "flits_ejected": int(link[:, LOCAL].sum()), "flit_hops": hops, "link_traversals": injected + traversals,
+            "router_traversals": traversals, "buffer_writes": injected + hops - in_flight, "buffer_reads": traversals,
+            "vc_allocations": int(e.va_router[c * n1:(c + 1) * n1].sum())}

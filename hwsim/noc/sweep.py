@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from hwsim.errors import ConfigError
-from hwsim.noc.cl import run_synthetic_cl, run_trace_cl
+from hwsim.noc.cl import run_synthetic_batch_cl, run_synthetic_cl, run_trace_cl
 from hwsim.noc.config import NocConfig, TrafficConfig
 from hwsim.noc.cost import noc_cost, saturation_rate, trace_cost
 from hwsim.noc.result import NocResult, TraceResult
@@ -55,13 +55,14 @@ def run_trace(noc: NocConfig, records: Trace | Iterable[Sequence[int]], size_uni
 class Saturation:
     """Saturation throughput in flits/node/cycle.
 
-    CL face: ``throughput`` is the largest offered load found stable, i.e. every measured packet delivered,
-    accepted throughput within 5 % of the offered load and every source's average latency at most ``3 x``
-    its zero-load latency (a bisection over the offered load, to ``tolerance`` of ``upper``); the network
-    is unstable at ``upper``. (Per source, because under a non-uniform pattern only the few sources that
-    share the bottleneck saturate and the overall average hides them.) ``aggregate`` is the accepted throughput under overload (every source always backlogged),
-    averaged over the sources: what uniform traffic saturates at. Under a non-uniform pattern the
-    sources that do not cross the bottleneck keep going, so ``aggregate`` can exceed the sustainable load.
+    CL face: ``throughput`` is the largest offered load found stable, i.e. not ``saturated``: every measured
+    packet delivered, accepted throughput within 5 % of the offered load and every source's average latency
+    at most 3 x its zero-load latency (found by bisection over the offered load, to ``tolerance`` of
+    ``upper``); the network is unstable at ``upper``. (Per source, because under a non-uniform pattern only
+    the few sources that share the bottleneck saturate and the overall average hides them.) ``aggregate`` is
+    the accepted throughput under overload (every source always backlogged), averaged over the sources: what
+    uniform traffic saturates at. Under a non-uniform pattern the sources that do not cross the bottleneck
+    keep going, so ``aggregate`` can exceed the sustainable load.
     Cost face: all three are the channel-load bound (the rate at which the busiest channel carries a flit
     per cycle)."""
 
@@ -72,45 +73,58 @@ class Saturation:
     probes: int = 0
 
 
-def stable(point: NocResult, latency_factor: float = 3.0) -> bool:
-    """An operating point the network sustains (see :class:`Saturation`)."""
-    return (not point.saturated and point.worst_source_latency_ratio is not None
-            and point.worst_source_latency_ratio <= latency_factor)
+def stable(point: NocResult) -> bool:
+    """An operating point the network sustains: not :attr:`~hwsim.noc.result.NocResult.saturated`."""
+    return not point.saturated
 
 
 def saturation_throughput(noc: NocConfig, traffic: TrafficConfig, face: str = "cl", warmup_cycles: int = 1000,
-                          measure_cycles: int = 2000, tolerance: float = 0.02, max_probes: int = 8,
-                          points: Sequence[NocResult] = ()) -> Saturation:
+                          measure_cycles: int = 2000, tolerance: float = 0.02, probes_per_round: int = 4,
+                          max_rounds: int = 4, points: Sequence[NocResult] = (),
+                          overload: NocResult | None = None) -> Saturation:
     """Saturation throughput of ``traffic``'s pattern and packet size on ``noc`` (its injection rate is ignored).
 
-    CL face: one overload run, then a bisection over the offered load between the largest stable and the
-    smallest unstable load known (``points`` already simulated with the same windows narrow it down).
+    CL face: one overload run (or ``overload``, already simulated with the same windows), then rounds of
+    ``probes_per_round`` offered loads spread evenly between the largest stable and the smallest unstable
+    load known, simulated together (one batched run per round), until the two are within ``tolerance`` of
+    the upper one. ``points`` already simulated with the same windows narrow the first bracket.
     """
     if _face(face) == "cost":
         rate = saturation_rate(noc, traffic)
         return Saturation("cost", rate, rate, rate)
     windows = {"warmup_cycles": warmup_cycles, "measure_cycles": measure_cycles}
-    over = run_synthetic_cl(noc, traffic.model_copy(update={"injection_rate": OVERLOAD_RATE}), drain=False, **windows)
-    lo, hi = 0.0, min(OVERLOAD_RATE, over.accepted_throughput)
+    if overload is None:
+        overload = run_synthetic_cl(noc, traffic.model_copy(update={"injection_rate": OVERLOAD_RATE}), drain=False,
+                                    **windows)
+    lo, hi = 0.0, min(OVERLOAD_RATE, overload.accepted_throughput)
+    hi_known = False  # is the network known to be unstable at hi?
     for p in points:
         if stable(p):
             lo = max(lo, p.injection_rate)
-        else:
-            hi = min(hi, p.injection_rate)
+        elif p.injection_rate <= hi:
+            hi, hi_known = p.injection_rate, True
     lo = min(lo, hi)
     probes = 0
-    if lo < hi and not any(p.injection_rate == hi for p in points):
-        probes += 1  # can the network sustain what it accepts under overload?
-        if stable(run_synthetic_cl(noc, traffic.model_copy(update={"injection_rate": hi}), **windows)):
+    for _ in range(max_rounds):
+        if hi - lo <= tolerance * hi and hi_known:
+            break
+        # the first round also asks whether the load accepted under overload is itself sustainable
+        rates = [lo + (hi - lo) * (i + 1) / (probes_per_round + (0 if hi_known else 1)) for i in
+                 range(probes_per_round)]
+        if not hi_known:
+            rates[-1] = hi
+        res = run_synthetic_batch_cl(noc, [traffic.model_copy(update={"injection_rate": r}) for r in rates], **windows)
+        probes += len(rates)
+        hi_known = True
+        ok = [stable(r) for r in res]
+        unstable = [r for r, good in zip(rates, ok) if not good]
+        if unstable:
+            hi = min(unstable)
+        lo = max([lo] + [r for r, good in zip(rates, ok) if good and r < hi])
+        if not unstable:  # stable up to the overload throughput
             lo = hi
-    while hi - lo > tolerance * hi and probes < max_probes:
-        mid = (lo + hi) / 2
-        probes += 1
-        if stable(run_synthetic_cl(noc, traffic.model_copy(update={"injection_rate": mid}), **windows)):
-            lo = mid
-        else:
-            hi = mid
-    return Saturation("cl", lo, over.accepted_throughput, hi, probes)
+            break
+    return Saturation("cl", lo, overload.accepted_throughput, hi, probes)
 
 
 @dataclass
@@ -157,18 +171,23 @@ def sweep(noc: NocConfig, traffic: TrafficConfig, rates: Sequence[float] | None 
         raise ConfigError(f"rates: every rate must be in (0, 1] flits/node/cycle, got {bad[0]!r}")
     if not rates:
         raise ConfigError("rates: give at least one injection rate, got none")
-    total = len(rates) + 1
-    points = []
-    for i, rate in enumerate(sorted(rates)):
+    rates = sorted(float(r) for r in rates)
+    if progress:
+        progress(0, 2, f"{len(rates)} rates")
+    if face == "cost":
+        points = [noc_cost(noc, traffic.model_copy(update={"injection_rate": r})) for r in rates]
+        sat = saturation_throughput(noc, traffic, "cost")
+    else:  # every rate and the overload run in one batched simulation, then the saturation search
+        batch = run_synthetic_batch_cl(
+            noc, [traffic.model_copy(update={"injection_rate": r}) for r in [*rates, OVERLOAD_RATE]],
+            warmup_cycles, measure_cycles, drain=[True] * len(rates) + [False])
+        points, overload = batch[:-1], batch[-1]
         if progress:
-            progress(i, total, f"rate {rate:g}")
-        points.append(simulate(noc, traffic.model_copy(update={"injection_rate": float(rate)}), face,
-                               warmup_cycles, measure_cycles))
+            progress(1, 2, "saturation")
+        sat = saturation_throughput(noc, traffic, face, warmup_cycles, measure_cycles, points=points,
+                                    overload=overload)
     if progress:
-        progress(len(rates), total, "saturation")
-    sat = saturation_throughput(noc, traffic, face, warmup_cycles, measure_cycles, points=points)
-    if progress:
-        progress(total, total, "done")
+        progress(2, 2, "done")
     topo = Topology.of(noc)
     bisection = topo.uniform_bisection_bound() if traffic.pattern == "uniform" else None
     config = {"topology": noc.topology, "size": noc.size, "routing": noc.routing, "pattern": traffic.pattern,

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from hwsim.core import Simulation
-from hwsim.noc import (DeadlockError, NocCL, NocConfig, TrafficConfig, as_trace, run_synthetic_cl, run_trace,
-                       saturation_throughput, synthetic_trace)
+from hwsim.noc import (DeadlockError, NocCL, NocConfig, TrafficConfig, as_trace, run_synthetic_batch_cl,
+                       run_synthetic_cl, run_trace, saturation_throughput, synthetic_trace)
+from hwsim.noc.cl import _copy_stats
 
 from .reference import distances, mesh_uniform_bisection_bound, zero_load
 
@@ -89,6 +90,27 @@ def test_bit_identical_for_a_seed():
     assert np.array_equal(runs[0].link_utilisation, runs[1].link_utilisation)
 
 
+@pytest.mark.parametrize("kind, size, routing", [("mesh", "4x4", "west_first"), ("torus", "4x3", "xy")])
+def test_a_batch_of_operating_points_equals_separate_runs(kind, size, routing):
+    cfg = NocConfig(topology=kind, size=size, routing=routing)
+    traffics = [TrafficConfig(pattern=p, injection_rate=r, seed=i) for i, (p, r) in
+                enumerate([("uniform", 0.1), ("hotspot", 0.35), ("bit_complement", 0.6), ("uniform", 1.0)])]
+    drain = [True, True, True, False]
+    alone = [run_synthetic_cl(cfg, t, warmup_cycles=100, measure_cycles=300, drain=d) for t, d in zip(traffics, drain)]
+    together = run_synthetic_batch_cl(cfg, traffics, warmup_cycles=100, measure_cycles=300, drain=drain)
+    for x, y in zip(alone, together):
+        assert x.to_dict(links=True) == y.to_dict(links=True)
+
+
+def test_counters_of_a_synthetic_point_match_the_component_stats():
+    cfg = NocConfig(size="4x4")
+    trace = synthetic_trace(cfg, TrafficConfig(injection_rate=0.5), 300)
+    sim = Simulation()
+    noc = NocCL(sim, "noc", sim.clock("noc", cfg.period_ps), cfg, trace, stop=lambda e, t: t >= 250)
+    sim.run()
+    assert _copy_stats(noc.engine, trace, 0) == noc.stats.as_dict()  # stopped with flits in flight
+
+
 def test_watchdog_names_the_routers_and_vcs_of_a_deadlock():
     # ring of 5, one VC, no dateline: every node sends an 8-flit packet two hops clockwise, so each packet holds
     # the VC of its first link and waits for the next one, held by its neighbour's packet: a cycle
@@ -156,8 +178,8 @@ def test_saturation_search_brackets_the_knee():
 def test_latency_curve_has_a_knee():
     cfg = NocConfig(size="8x8")
     sat = 0.34  # saturation throughput of this network (accepted under overload, test above)
-    pts = [run_synthetic_cl(cfg, TrafficConfig(injection_rate=f * sat), warmup_cycles=400, measure_cycles=1200)
-           for f in (0.1, 0.5, 0.7, 0.9, 1.3)]
+    pts = run_synthetic_batch_cl(cfg, [TrafficConfig(injection_rate=f * sat) for f in (0.1, 0.5, 0.7, 0.9, 1.3)],
+                                 warmup_cycles=400, measure_cycles=1200)
     lat = [p.avg_latency_cycles for p in pts]
     assert lat == sorted(lat)
     queueing = [p.avg_latency_cycles - p.zero_load_latency_cycles for p in pts]

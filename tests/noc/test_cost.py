@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwsim.noc import (NocConfig, Topology, TrafficConfig, flow_loads, noc_cost, run_synthetic_cl, run_trace,
+from hwsim.noc import (NocConfig, Topology, TrafficConfig, flow_loads, noc_cost, run_synthetic_batch_cl, run_trace,
                        saturation_rate, synthetic_trace)
 from hwsim.noc.topology import EAST, LOCAL, NORTH, WEST
 
@@ -74,9 +74,9 @@ BOUND = 0.12  # docs/noc.md: |cost - CL| / CL average latency, measured max 9.5 
 def test_cost_latency_agrees_with_cl_below_saturation(size, pattern):
     cfg = NocConfig(size=size)
     bound = saturation_rate(cfg, TrafficConfig(pattern=pattern))
-    for frac in LOADS[(size, pattern)]:
-        traffic = TrafficConfig(pattern=pattern, injection_rate=frac * bound)
-        cl = run_synthetic_cl(cfg, traffic, warmup_cycles=500, measure_cycles=2000)
+    traffics = [TrafficConfig(pattern=pattern, injection_rate=frac * bound) for frac in LOADS[(size, pattern)]]
+    for frac, traffic, cl in zip(LOADS[(size, pattern)], traffics,
+                                 run_synthetic_batch_cl(cfg, traffics, warmup_cycles=500, measure_cycles=2000)):
         cost = noc_cost(cfg, traffic)
         assert not cl.saturated and not cost.saturated
         err = cost.avg_latency_cycles / cl.avg_latency_cycles - 1
