@@ -18,7 +18,7 @@ from hwsim.noc.traffic import PATTERNS, Trace, as_trace, synthetic_trace, traffi
 __all__ = [
     "NOC_STATS", "PATTERNS", "ROUTINGS", "DeadlockError", "NocCL", "NocConfig", "NocEngine", "NocResult",
     "Saturation", "SweepResult", "Topology", "Trace", "TraceResult", "TrafficConfig", "as_trace", "dateline_class",
-    "flow_loads", "noc_cost", "run_synthetic_batch_cl", "run_synthetic_cl", "run_trace", "run_trace_cl", "saturation_rate",
-    "saturation_throughput", "simulate", "sweep", "synthetic_trace", "trace_cost", "traffic_matrix",
-    "zero_load_latency",
+    "flow_loads", "noc_cost", "run_synthetic_batch_cl", "run_synthetic_cl", "run_trace", "run_trace_cl",
+    "saturation_rate", "saturation_throughput", "simulate", "sweep", "synthetic_trace", "trace_cost",
+    "traffic_matrix", "zero_load_latency",
 ]

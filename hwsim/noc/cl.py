@@ -43,7 +43,7 @@ from hwsim.noc.errors import DeadlockError
 from hwsim.noc.result import NOC_STATS, NocResult, TraceResult, percentiles
 from hwsim.noc.routing import ROUTINGS, dateline_class
 from hwsim.noc.topology import LOCAL, OPPOSITE, Topology
-from hwsim.noc.traffic import Trace, _build, active_sources, synthetic_trace
+from hwsim.noc.traffic import Trace, active_sources, build_trace, synthetic_trace
 
 __all__ = ["NocCL", "NocEngine", "run_synthetic_batch_cl", "run_synthetic_cl", "run_trace_cl"]
 
@@ -606,18 +606,9 @@ def run_trace_cl(cfg: NocConfig, trace: Trace, record_ejections: bool = False,
         log[:, 1] = trace.order[log[:, 1]] if log.size else log[:, 1]
     return TraceResult(
         face="cl", latency_cycles=(e.pkt_eject - trace.cycle)[inv], zero_load_latency_cycles=zero[inv],
-        hops=hops[inv], link_flits=e.link_flits.copy(), link_names=_link_names(topo),
-        stats=noc.stats.as_dict(), cycles=int(e.pkt_eject.max()) + 1 if len(trace) else 0, inject_cycle=e.pkt_inject[inv],
-        eject_cycle=e.pkt_eject[inv], ejections=log, wall_s=wall)
-
-
-def _link_names(topo: Topology) -> list[str]:
-    names = []
-    for i in range(topo.nodes * topo.ports):
-        r, p = divmod(i, topo.ports)
-        names.append(f"{topo.name(r)} eject" if p == LOCAL else
-                     (topo.link_name(i) if topo.neighbour[r, p] >= 0 else f"{topo.name(r)} {topo.port_name(p)} (none)"))
-    return names
+        hops=hops[inv], link_flits=e.link_flits.copy(), link_names=topo.output_names(),
+        stats=noc.stats.as_dict(), cycles=int(e.pkt_eject.max()) + 1 if len(trace) else 0,
+        inject_cycle=e.pkt_inject[inv], eject_cycle=e.pkt_eject[inv], ejections=log, wall_s=wall)
 
 
 def _check_windows(warmup_cycles, measure_cycles, drain_cycles) -> None:
@@ -660,7 +651,7 @@ def run_synthetic_batch_cl(cfg: NocConfig, traffics: list[TrafficConfig], warmup
     horizons = [w + m + (d if dr else 0) for dr in drains]
     n1 = Topology.of(cfg).nodes
     parts = [synthetic_trace(cfg, tr, h) for tr, h in zip(traffics, horizons)]
-    trace = _build(np.concatenate([p.cycle for p in parts]),
+    trace = build_trace(np.concatenate([p.cycle for p in parts]),
                    np.concatenate([p.src + c * n1 for c, p in enumerate(parts)]),
                    np.concatenate([p.dst + c * n1 for c, p in enumerate(parts)]),
                    np.concatenate([p.flits for p in parts]))
@@ -726,7 +717,7 @@ def _point(cfg, traffic, e: NocEngine, trace: Trace, c: int, lo: int, hi: int, w
         p99_latency_cycles=pct["p99"], zero_load_latency_cycles=float(zero.mean()) if zero.size else 0.0,
         avg_hops=float(hops.mean()) if hops.size else 0.0, worst_source_latency_ratio=worst,
         saturated=bool(not done.all() or accepted < 0.95 * offered or worst > SATURATION_LATENCY_FACTOR),
-        link_utilisation=e.win_link_flits[links] / m, link_names=_link_names(e.topo), stats=_copy_stats(e, trace, c),
+        link_utilisation=e.win_link_flits[links] / m, link_names=e.topo.output_names(), stats=_copy_stats(e, trace, c),
         packets_measured=int(sel.size), packets_delivered=int(done.sum()), cycles=cycles, wall_s=wall)
 
 

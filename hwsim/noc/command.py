@@ -113,7 +113,8 @@ def sweep_table(result: SweepResult) -> Table:
     for col in ("offered", "accepted", "avg lat", "p50", "p95", "p99", "max link util", "saturated"):
         t.add_column(col, justify="right")
     for p in d["points"]:
-        t.add_row(f"{p['injection_rate']:.4g}", f"{p['accepted_throughput']:.4f}", _num(p["avg_latency_cycles"], ".2f"), _num(p["p50_latency_cycles"], ".1f"),
+        t.add_row(f"{p['injection_rate']:.4g}", f"{p['accepted_throughput']:.4f}", _num(p["avg_latency_cycles"], ".2f"),
+                  _num(p["p50_latency_cycles"], ".1f"),
                   _num(p["p95_latency_cycles"], ".1f"), _num(p["p99_latency_cycles"], ".1f"),
                   f"{p['max_link_utilisation']:.3f}", "yes" if p["saturated"] else "")
     return t

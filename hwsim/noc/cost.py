@@ -38,7 +38,7 @@ import time
 import numpy as np
 
 from hwsim.noc.config import NocConfig, TrafficConfig
-from hwsim.noc.result import NocResult, TraceResult, percentiles
+from hwsim.noc.result import NOC_STATS, NocResult, TraceResult, percentiles
 from hwsim.noc.routing import ROUTINGS
 from hwsim.noc.topology import LOCAL, OPPOSITE, Topology
 from hwsim.noc.traffic import Trace, active_sources, traffic_matrix
@@ -186,7 +186,7 @@ def noc_cost(cfg: NocConfig, traffic: TrafficConfig) -> NocResult:
         zero_load_latency_cycles=float((zero * w).sum() / w.sum()) if s.size else 0.0,
         avg_hops=float((hops * w).sum() / w.sum()) if s.size else 0.0, worst_source_latency_ratio=worst,
         saturated=bool(saturated),
-        link_utilisation=np.minimum(loads.link * scale, 1.0), link_names=_names(topo), stats=stats,
+        link_utilisation=np.minimum(loads.link * scale, 1.0), link_names=topo.output_names(), stats=stats,
         packets_measured=sources, wall_s=time.perf_counter() - wall0)
 
 
@@ -202,10 +202,8 @@ def trace_cost(cfg: NocConfig, trace: Trace) -> TraceResult:
     inv[trace.order] = np.arange(m)
     if not m:
         empty = np.zeros(0, np.int64)
-        return TraceResult("cost", empty, empty, empty, np.zeros(topo.nodes * topo.ports, np.int64), _names(topo),
-                           dict.fromkeys(("packets_injected", "packets_ejected", "flits_injected", "flits_ejected",
-                                          "flit_hops", "link_traversals", "router_traversals", "buffer_writes",
-                                          "buffer_reads", "vc_allocations"), 0), 0)
+        return TraceResult("cost", empty, empty, empty, np.zeros(topo.nodes * topo.ports, np.int64),
+                           topo.output_names(), dict.fromkeys(NOC_STATS, 0), 0)
     # aggregate packets into (src, dst) flows with their flit totals
     key = trace.src * topo.nodes + trace.dst
     uniq, which = np.unique(key, return_inverse=True)
@@ -228,11 +226,5 @@ def trace_cost(cfg: NocConfig, trace: Trace) -> TraceResult:
     eject = trace.cycle + zero
     return TraceResult(
         face="cost", latency_cycles=(zero + contention)[inv], zero_load_latency_cycles=zero[inv], hops=hops[inv],
-        link_flits=link, link_names=_names(topo), stats=stats, cycles=int(eject.max()) + 1,
+        link_flits=link, link_names=topo.output_names(), stats=stats, cycles=int(eject.max()) + 1,
         inject_cycle=trace.cycle[inv], eject_cycle=eject[inv], wall_s=time.perf_counter() - wall0)
-
-
-def _names(topo: Topology) -> list[str]:
-    from hwsim.noc.cl import _link_names
-
-    return _link_names(topo)

@@ -46,15 +46,21 @@ def percentiles(latencies: np.ndarray, weights: np.ndarray | None = None) -> dic
 
 @dataclass
 class NocResult:
-    """One operating point. ``accepted_throughput``: flits ejected per active source per cycle, averaged over
-    the sources; ``min_accepted_throughput``: the least-served source's (equal to the average below
-    saturation; under overload it is the saturation throughput of a fair network). ``link_utilisation[i]`` is flits per cycle on link index ``i`` (``router * ports +
-    port``; port 0 entries are the ejection channels) over the measurement window (CL) or the channel load
-    (cost). ``saturated``: the offered load exceeds what the network accepts (cost: the max channel load
-    reaches 1; CL: measured packets were still undelivered when the run ended, or accepted throughput fell
-    more than 5 % below the offered load). ``worst_source_latency_ratio``: over the sources, the largest ratio
-    of a source's average packet latency to its average zero-load latency (inf if one of its measured packets
-    was not delivered; None beyond the cost face's saturation)."""
+    """One operating point (offered ``injection_rate`` in flits/node/cycle).
+
+    * ``accepted_throughput``: flits ejected per active source per cycle during the measurement window (CL)
+      or the carried load (cost); ``min_accepted_throughput``: the least-served source's (CL; below
+      saturation it only shows the sampling noise of a short window).
+    * ``link_utilisation[i]``: flits per cycle on output ``i = router * ports + port`` (port 0 = the ejection
+      channel; names in ``link_names``) over the window (CL) or the channel load (cost).
+    * ``worst_source_latency_ratio``: over the sources, the largest ratio of a source's average packet latency
+      to its average zero-load latency (inf if one of its measured packets was not delivered; None beyond the
+      cost face's saturation).
+    * ``saturated``: the network does not sustain the offered load. Cost: the busiest channel's load reaches
+      1. CL: a measured packet was still undelivered when the run ended, the accepted throughput fell more
+      than 5 % short of the offered load, or ``worst_source_latency_ratio`` exceeds 3.
+    * ``stats``: action counters (:data:`NOC_STATS`) of the whole run (CL) or per cycle (cost).
+    """
 
     face: str
     injection_rate: float

@@ -86,6 +86,20 @@ class Topology:
         r, p = divmod(int(index), self.ports)
         return f"{self.name(r)}->{self.name(int(self.neighbour[r, p]))} {self.port_name(p)}"
 
+    def output_names(self) -> list[str]:
+        """A name for every output index ``router * ports + port``: ``(x,y) eject`` for port 0, ``(x,y)->(x',y')
+        east`` for a link, ``(x,y) north (none)`` for a port without a link (mesh edges)."""
+        names = []
+        for i in range(self.nodes * self.ports):
+            r, p = divmod(i, self.ports)
+            if p == LOCAL:
+                names.append(f"{self.name(r)} eject")
+            elif self.neighbour[r, p] >= 0:
+                names.append(self.link_name(i))
+            else:
+                names.append(f"{self.name(r)} {self.port_name(p)} (none)")
+        return names
+
     def hops(self, src, dst):
         """Minimal hop count (router-to-router links) between nodes; every routing algorithm here is minimal."""
         xs, ys = self.coords(np.asarray(src))

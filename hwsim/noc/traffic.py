@@ -106,15 +106,15 @@ class Hotspot(Pattern):
             raise ConfigError(f"traffic.hotspot_nodes: node ids must be in [0, {topo.nodes}), got {bad[0]}")
 
     def matrix(self, topo, traffic):
-        n = topo.nodes
         f = traffic.hotspot_fraction
         hs = np.asarray(traffic.hotspot_nodes, dtype=np.int64)
-        m = Uniform().matrix(topo, traffic) * (1 - f)
+        uniform = Uniform().matrix(topo, traffic)
+        m = uniform * (1 - f)
+        share = f / hs.size
         for h in hs:  # a draw of h by h itself is redrawn uniformly
-            share = f / hs.size
             m[:, h] += share
             m[h, h] -= share
-            m[h] += share * Uniform().matrix(topo, traffic)[h]
+            m[h] += share * uniform[h]
         return m
 
     def draw(self, topo, traffic, src, rng):
@@ -167,7 +167,8 @@ class Trace:
         return int(self.flits.sum())
 
 
-def _build(cycle, src, dst, flits, order=None) -> Trace:
+def build_trace(cycle, src, dst, flits, order=None) -> Trace:
+    """A :class:`Trace` from unchecked columns, sorted into creation order (cycle, then source, then given order)."""
     cycle = np.asarray(cycle, dtype=np.int64)
     src = np.asarray(src, dtype=np.int64)
     idx = np.lexsort((np.arange(cycle.size), src, cycle))
@@ -190,7 +191,7 @@ def as_trace(noc: NocConfig, records: Trace | np.ndarray | Iterable[Sequence[int
     rows = records if isinstance(records, np.ndarray) else list(records)
     arr = np.asarray(rows, dtype=object) if not isinstance(rows, np.ndarray) else rows
     if len(rows) == 0:
-        return _build([], [], [], [])
+        return build_trace([], [], [], [])
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ConfigError(f"trace: records must be (cycle, src, dst, size) 4-tuples, got shape {arr.shape}")
     problems = []
@@ -213,7 +214,7 @@ def as_trace(noc: NocConfig, records: Trace | np.ndarray | Iterable[Sequence[int
     a = arr.astype(np.int64)
     size = a[:, 3]
     flits = size if size_unit == "flits" else np.maximum(1, -(-size // noc.flit_bytes))
-    return _build(a[:, 0], a[:, 1], a[:, 2], flits)
+    return build_trace(a[:, 0], a[:, 1], a[:, 2], flits)
 
 
 def synthetic_trace(noc: NocConfig, traffic: TrafficConfig, cycles: int, chunk_cycles: int = 1024) -> Trace:
@@ -239,6 +240,6 @@ def synthetic_trace(noc: NocConfig, traffic: TrafficConfig, cycles: int, chunk_c
         srcs.append(s)
         dsts.append(pattern.draw(topo, traffic, s, rng))
     if not cyc:
-        return _build([], [], [], [])
+        return build_trace([], [], [], [])
     c = np.concatenate(cyc)
-    return _build(c, np.concatenate(srcs), np.concatenate(dsts), np.full(c.size, flits))
+    return build_trace(c, np.concatenate(srcs), np.concatenate(dsts), np.full(c.size, flits))
