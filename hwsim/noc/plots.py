@@ -21,6 +21,10 @@ def latency_curve(result: SweepResult, path: str | Path) -> Path:
     x = [p["injection_rate"] for p in pts]
     ax.plot(x, [p["avg_latency_cycles"] for p in pts], "o-", color="#4C72B0", label="average latency")
     ax.plot(x, [p["p99_latency_cycles"] for p in pts], "s--", color="#DD8452", label="p99 latency")
+    over = [p for p in pts if p["saturated"]]
+    if over:  # hollow rings: the network does not sustain these loads (latency grows with the run length)
+        ax.scatter([p["injection_rate"] for p in over], [p["avg_latency_cycles"] for p in over], s=110,
+                   facecolors="none", edgecolors="#C44E52", zorder=3, label="saturated point")
     ax.axvline(d["saturation_throughput"], color="#C44E52", linestyle=":",
                label=f"saturation throughput ({d['face']}): {d['saturation_throughput']:.3f}")
     if d["bisection_bound"] is not None:
