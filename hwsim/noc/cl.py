@@ -12,7 +12,8 @@ Router model (every router, every cycle ``t``, in this order):
 1. credits due in ``t`` return to their upstream counters; flits due in ``t`` are written into their input
    VC buffers (a flit written in ``t`` is *ready* from ``t + router_cycles``);
 2. each network interface injects at most one flit: a new packet first takes a free VC of the local input
-   port (lowest index), then its flits are written one per cycle while that VC has credits;
+   port (the one holding the fewest flits, lowest index on ties), then its flits are written one per
+   cycle while that VC has credits;
 3. route computation + VC allocation: every ready head flit without an output VC asks for one. Adaptive
    algorithms pick among their candidate ports the one with more free downstream VCs (then more
    credits; ties: the x port). On torus/ring the VC must be of the packet's dateline class. Free VCs go
