@@ -76,3 +76,31 @@ def assemble(unit: SystolicConfig, parts: list[tuple[Shard, np.ndarray]], m: int
     for sh, c in parts:
         out[:, sh.n0 : sh.n1] = c
     return out
+
+
+def die_noc_cycles(noc, unit_node: int, phy_node: int, nbytes: int, packet_bytes: int, face: str = "cost") -> dict:
+    """The on-die leg of a die's D2D traffic: ``nbytes`` sent from the compute tile (``unit_node``) to the
+    D2D PHY (``phy_node``) and ``nbytes`` received the other way, in packets of ``packet_bytes``, over the
+    die's NoC (``noc``: a :class:`~hwsim.noc.config.NocConfig`), all offered at once.
+
+    Returns ``drain_cycles`` (NoC cycles until the last flit of both streams has arrived: the CL face's
+    trace run, or the cost face's closed form ``H (R + L) + R + F - 1 + 1`` for F flits per direction,
+    which the CL face reproduces exactly for one stream per direction) and ``leg_cycles`` (zero-load
+    latency of one packet, the far end's leg)."""
+    from hwsim.noc.cost import zero_load_latency
+    from hwsim.noc.sweep import run_trace
+    from hwsim.noc.topology import Topology
+
+    if nbytes <= 0:
+        return {"drain_cycles": 0, "leg_cycles": 0, "packets": 0}
+    packets = math.ceil(nbytes / packet_bytes)
+    sizes = [packet_bytes] * (packets - 1) + [nbytes - packet_bytes * (packets - 1)]
+    hops = int(Topology.of(noc).hops(np.array([unit_node]), np.array([phy_node]))[0])
+    leg = int(zero_load_latency(noc, hops, math.ceil(packet_bytes / noc.flit_bytes)))
+    if face == "cl":
+        recs = [(0, unit_node, phy_node, s) for s in sizes] + [(0, phy_node, unit_node, s) for s in sizes]
+        drain = run_trace(noc, recs, face="cl").cycles
+    else:
+        flits = sum(math.ceil(s / noc.flit_bytes) for s in sizes)
+        drain = int(zero_load_latency(noc, hops, flits)) + 1
+    return {"drain_cycles": drain, "leg_cycles": leg, "packets": 2 * packets, "hops": hops}

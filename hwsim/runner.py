@@ -200,9 +200,22 @@ def _package_layer(cfg: RunConfig, layer: Layer, index: int, tech, dram, package
         algo = cfg.package.allreduce if name == "allreduce" else None
         res = run_collective(name, package, nbytes, algo=algo, face="sim" if cfg.face == "cl" else "cost",
                              chunk_bytes=cfg.package.chunk_bytes)
-        comm.update(collective=name, algo=res.algo, bytes=nbytes, time_ps=float(res.time_ps),
-                    cycles=math.ceil(res.time_ps / period_ps), energy_pj=res.wire_bits * res.energy_pj_per_bit,
-                    algbw_gbps=res.algbw_gbps, busbw_gbps=res.busbw_gbps)
+        time_ps = float(res.time_ps)
+        comm.update(collective=name, algo=res.algo, bytes=nbytes, link_time_ps=time_ps,
+                    energy_pj=res.wire_bits * res.energy_pj_per_bit, algbw_gbps=res.algbw_gbps,
+                    busbw_gbps=res.busbw_gbps)
+        pk = cfg.package
+        if pk.noc is not None:  # the die's NoC carries its D2D payload to/from the PHY, pipelined with the links
+            from hwsim.parallel import die_noc_cycles
+
+            per_die = math.ceil(res.hop_bytes / cfg.dies)
+            leg = die_noc_cycles(pk.noc, pk.unit_node, pk.phy(), per_die, pk.noc_packet_bytes,
+                                 face="cl" if cfg.face == "cl" else "cost")
+            noc_ps = Clock.period_from_mhz(pk.noc.freq_mhz)
+            time_ps = max(time_ps, leg["drain_cycles"] * noc_ps) + leg["leg_cycles"] * noc_ps
+            comm.update(noc_bytes_per_die=per_die, noc_drain_ps=leg["drain_cycles"] * noc_ps,
+                        noc_leg_ps=leg["leg_cycles"] * noc_ps, noc_hops=leg["hops"])
+        comm.update(time_ps=time_ps, cycles=math.ceil(time_ps / period_ps))
     energy["d2d"] = comm["energy_pj"]
     stats = replace(
         slowest, m=layer.m, n=layer.n, k=layer.k, cycles=slowest.cycles + comm["cycles"],

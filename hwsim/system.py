@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hwsim.errors import ConfigError, config_error_from
 from hwsim.memory.offchip import OffChipConfig
+from hwsim.noc.config import NocConfig
 from hwsim.systolic.config import SystolicConfig
 
 
@@ -53,6 +54,11 @@ class PackageSection(BaseModel):
     hbm_stacks_per_die: int = Field(0, ge=0, le=64, description="HBM stacks beside each die (reported)")
     allreduce: Literal["ring", "tree", "2d"] = Field("ring", description="all-reduce algorithm")
     chunk_bytes: int = Field(65536, ge=64, le=1 << 30, description="collective chunk size, bytes")
+    noc: NocConfig | None = Field(None, description="each die's on-chip network between its compute tile and "
+                                                    "its D2D PHY (hwsim.noc)")
+    unit_node: int = Field(0, ge=0, description="NoC node of the die's compute tile")
+    phy_node: int | None = Field(None, ge=0, description="NoC node of the die's D2D PHY (default: the last node)")
+    noc_packet_bytes: int = Field(256, ge=1, le=1 << 20, description="NoC packet size of D2D payload, bytes")
 
     @model_validator(mode="after")
     def _valid(self) -> "PackageSection":
@@ -60,7 +66,22 @@ class PackageSection(BaseModel):
             self.package_config(100.0)
         except ConfigError as err:
             raise ValueError("; ".join(err.problems)) from None
+        if self.noc is not None:
+            nodes = self.noc_nodes()
+            bad = [f"{name}: must be a node of the {nodes}-node die NoC (0..{nodes - 1}), got {v}"
+                   for name, v in (("unit_node", self.unit_node), ("phy_node", self.phy_node))
+                   if v is not None and v >= nodes]
+            if bad:
+                raise ValueError("; ".join(bad))
         return self
+
+    def noc_nodes(self) -> int:
+        from hwsim.noc.topology import Topology
+
+        return Topology.of(self.noc).nodes
+
+    def phy(self) -> int:
+        return self.phy_node if self.phy_node is not None else self.noc_nodes() - 1
 
     def package_config(self, die_area_mm2: float, name: str = "package"):
         """The :class:`~hwsim.chiplet.package.PackageConfig` of ``dies`` dies of ``die_area_mm2`` each."""

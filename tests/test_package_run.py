@@ -130,3 +130,38 @@ def test_more_dies_than_columns_leaves_dies_idle():
     lr = run_config(cfg, Path(".")).layers[0]
     assert lr.comm["dies_used"] == 3 and lr.stats.macs == 4 * 3 * 8
     assert np.isclose(lr.stats.utilization, 96 / (16 * 8 * lr.stats.cycles))
+
+
+def test_die_noc_carries_the_d2d_payload_and_both_faces_agree():
+    """Each die's 4x4 NoC (32 B flits, 1 GHz: 32 GB/s, slower than the 256 GB/s link) moves its D2D bytes
+    between the compute tile (node 0) and the PHY (node 15, 6 hops): the ring all-reduce becomes NoC-bound.
+    drain = H (R + L) + R + F - 1 + 1 cycles for F flits per direction; comm = max(link, drain) + one packet's leg."""
+    gemms = [{"name": "row", "m": 16, "n": 64, "k": 32, "split": "row"}]
+    res = {}
+    for face in ("cost", "cl"):
+        cfg = RunConfig.model_validate({
+            "name": "pkg", "unit": {"rows": 4, "cols": 4, "dataflow": "ws", "freq_mhz": 1000},
+            "package": {"dies": 4, "topology": "ring", "link": "ucie-advanced",
+                        "noc": {"topology": "mesh", "size": "4x4", "flit_bytes": 32, "vcs": 2, "vc_buffer_flits": 8}},
+            "face": face, "workload": {"gemms": gemms}})
+        res[face] = run_config(cfg, Path(".")).layers[0]
+    n = 16 * 64 * 4
+    per_die = 2 * 3 * n // 4  # ring all-reduce: every die sends (and receives) 2(p-1)/p n bytes
+    flits = per_die // 32
+    drain = 6 * (2 + 1) + 2 + flits - 1 + 1
+    leg = 6 * (2 + 1) + 2 + 256 // 32 - 1
+    for face, lr in res.items():
+        c = lr.comm
+        assert c["noc_bytes_per_die"] == per_die and c["noc_hops"] == 6
+        assert c["noc_drain_ps"] == drain * 1000, face
+        assert c["time_ps"] == max(c["link_time_ps"], drain * 1000) + leg * 1000
+        assert c["time_ps"] > c["link_time_ps"]  # NoC-bound
+    assert res["cl"].values_match_fl is True
+
+
+def test_die_noc_nodes_are_checked():
+    with pytest.raises(Exception, match="phy_node"):
+        RunConfig.model_validate({
+            "name": "pkg", "unit": {"rows": 4, "cols": 4},
+            "package": {"dies": 2, "noc": {"topology": "mesh", "size": "2x2"}, "phy_node": 9},
+            "workload": {"gemms": [{"name": "a", "m": 4, "n": 4, "k": 4}]}})

@@ -55,7 +55,8 @@ def test_example_runs_and_key_figures_hold(path, tmp_path):
         for lay in data["layers"]:
             if lay["comm"]["collective"] == "allreduce":
                 n = lay["m"] * lay["n"] * 4
-                assert lay["comm"]["time_ps"] == pytest.approx(2 * (p - 1) * 2000 + 2 * (p - 1) / p * n / 0.256)
+                assert lay["comm"]["link_time_ps"] == pytest.approx(2 * (p - 1) * 2000 + 2 * (p - 1) / p * n / 0.256)
+                assert lay["comm"]["time_ps"] >= lay["comm"]["link_time_ps"]
         assert data["totals"]["dies"] == p and data["totals"]["comm_cycles"] > 0
     else:
         assert not any(comm.values())
