@@ -11,11 +11,12 @@ Usage: python bench/bench_cache.py [accesses]
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 
 from hwsim.memory.cache import CacheConfig, cache_counts, run_cache_cl
+
+from timing import best_of  # bench/timing.py (the script's folder is on sys.path)
 
 
 def make_trace(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -33,14 +34,6 @@ def make_trace(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarra
     issue = np.cumsum(gaps) - gaps[0]
     return addrs, writes, issue
 
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

@@ -10,22 +10,15 @@ Usage: python bench/bench_collective.py [ranks] [chunk_kib]
 from __future__ import annotations
 
 import sys
-import time
 
 from hwsim.chiplet.collective import Plan, get_algorithm
 from hwsim.chiplet.package import PackageConfig
 from hwsim.chiplet.run import run_collective
 
+from timing import best_of  # bench/timing.py (the script's folder is on sys.path)
+
 MIB = 1 << 20
 
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

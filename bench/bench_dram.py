@@ -24,6 +24,8 @@ import simpy
 from hwsim.memory.dram import TrafficPattern, dram_cost, load_preset
 from hwsim.memory.dram.bench import mem_bench
 
+from timing import best_of  # bench/timing.py (the script's folder is on sys.path)
+
 PRESETS = ("hbm2e", "hbm3", "ddr4", "lpddr5")
 PATTERNS = ("stream", "random", "strided")
 
@@ -47,14 +49,6 @@ def bare_simpy_requests_per_s(requests: int, outstanding: int, latency_ps: int) 
     env.run()
     return requests / (time.perf_counter() - t0)
 
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

@@ -16,14 +16,8 @@ import time
 
 from hwsim.noc import NocConfig, TrafficConfig, noc_cost, run_synthetic_batch_cl, run_synthetic_cl, saturation_rate
 
+from timing import best_of  # bench/timing.py (the script's folder is on sys.path)
 
-def best_of(fn, repeats: int):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def cl_point(cfg: NocConfig, rate: float, measure: int, drain: bool):
