@@ -49,6 +49,7 @@ bench: $(STAMP) $(SSSTAMP) simulators
 	$(VENV)/bin/python bench/bench_cache.py
 	$(VENV)/bin/python bench/bench_dram.py
 	$(VENV)/bin/python bench/bench_collective.py
+	$(VENV)/bin/python bench/bench_noc.py
 
 clean:
 	rm -rf $(VENV) $(SSVENV) build *.egg-info .pytest_cache .hypothesis
