@@ -632,6 +632,78 @@ def noc_sweep_cmd(
         out.print(f"plot: {plot}")
 
 
+# --- hwsim llm: an LLM served on a system (hwsim.llm.serve) -----------------------------------------
+class LlmQuant(str, Enum):
+    W16A16 = "W16A16"
+    W8A8 = "W8A8"
+    W4A16 = "W4A16"
+    FP8 = "FP8"
+
+
+class LlmAttention(str, Enum):
+    flash = "flash"
+    naive = "naive"
+
+
+@app.command("llm")
+def llm_cmd(
+    model: Annotated[str, typer.Option(help="model config.json (workloads/models/X.json) or its name")],
+    system: Annotated[str, typer.Option(help="system YAML (examples/systems/Y.yaml) or its name")],
+    batch: Annotated[int, typer.Option(help="sequences served together")] = 1,
+    prompt: Annotated[int, typer.Option(help="prompt tokens per sequence")] = 512,
+    generate: Annotated[int, typer.Option(help="generated tokens per sequence")] = 128,
+    quant: Annotated[LlmQuant, typer.Option(help="W16A16, W8A8, W4A16 or FP8")] = LlmQuant.W16A16,
+    kv_dtype: Annotated[Optional[str], typer.Option(help="KV-cache dtype: fp16, bf16, int8, fp8 (default: activations)")] = None,
+    attention: Annotated[LlmAttention, typer.Option(help="flash (tiled to the SRAM) or naive")] = LlmAttention.flash,
+    prefill_chunk: Annotated[Optional[int], typer.Option(help="chunked prefill: tokens per chunk")] = None,
+    tp: Annotated[Optional[int], typer.Option(help="tensor-parallel dies (default: dies / pp)")] = None,
+    pp: Annotated[int, typer.Option(help="pipeline stages")] = 1,
+    micro_batches: Annotated[int, typer.Option(help="pipeline micro-batches")] = 1,
+    moe_imbalance: Annotated[float, typer.Option(help="MoE: max/mean tokens per expert")] = 1.0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="write report.md/json and plots here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Time to first token, time per output token, tokens/s, energy per token and a per-operator breakdown
+    of an LLM (Hugging Face config.json) served on a system (single die or a package of dies)."""
+    from pydantic import ValidationError as _VE
+
+    from hwsim.llm.serve import ServeConfig, serve
+
+    try:
+        cfg = ServeConfig.model_validate({
+            "batch": batch, "prompt": prompt, "generate": generate, "attention": attention.value,
+            "prefill_chunk": prefill_chunk, "moe_imbalance": moe_imbalance,
+            "quant": {"scheme": quant.value, **({"kv_dtype": kv_dtype} if kv_dtype else {})},
+            "parallel": {"tp": tp, "pp": pp, "micro_batches": micro_batches}})
+    except _VE as err:
+        raise ConfigError(format_validation_error(err, "llm")) from None
+    result = serve(model, system, cfg)
+    data = result.to_dict()
+    if out_dir is not None:
+        from hwsim.llm.report import write_serve_report
+
+        write_serve_report(data, out_dir)
+    if as_json:
+        print(json.dumps(data))
+        return
+    t = Table(title=f"{data['model']} on {data['system']} (batch {batch}, prompt {prompt}, generate {generate})")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for key, unit in (("ttft_ms", "ms"), ("tpot_ms", "ms"), ("tokens_per_s", "tokens/s"),
+                      ("energy_per_token_mj", "mJ"), ("average_power_w", "W"), ("utilization", "")):
+        t.add_row(key, f"{data[key]:.4g} {unit}")
+    out.print(t)
+    b = Table(title="top operators (prefill + decode)")
+    for col in ("op", "time ms", "compute ms", "memory ms", "comm ms", "bound"):
+        b.add_column(col, justify="left" if col in ("op", "bound") else "right")
+    for r in data["breakdown"][:10]:
+        b.add_row(f"{r['group']}.{r['op']}", f"{r['time_s'] * 1e3:.4g}", f"{r['compute_s'] * 1e3:.4g}",
+                  f"{r['memory_s'] * 1e3:.4g}", f"{r['comm_s'] * 1e3:.4g}", r["bound"])
+    out.print(b)
+    for w in data["warnings"]:
+        err_console.print(f"warning: {w}", highlight=False, markup=False)
+
+
 def main() -> None:
     """Entry point: Typer handles usage errors (exit 2); user errors in values and configs print one
     line per problem and exit with code 2, never a traceback."""

@@ -1,0 +1,117 @@
+"""Serving runner: sharding invariants, pipeline stages, capacity errors, and the sanity checks of an
+LLM on a system (decode at batch 1 is memory-bound and no faster than weights / HBM bandwidth; long
+prefill is compute-bound), on a single die and on the 4-die package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hwsim.errors import ConfigError
+from hwsim.llm.graph import build_graph
+from hwsim.llm.model import load_model
+from hwsim.llm.serve import ServeConfig, _stages, serve, shard_op
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", ["llama-2-7b", "mixtral-8x7b", "deepseek-v3", "gpt3-175b"])
+@pytest.mark.parametrize("tp", [2, 4, 8])
+def test_shards_cover_every_flop_once(name, tp):
+    """Column/row/head shards of tp dies cover an op's FLOPs at least once and at most by the ceil
+    rounding; replicated ops keep all of them."""
+    g = build_graph(load_model(name), "prefill", 2, 64)
+    for _, op in g.ops():
+        sh, role = shard_op(op, tp, tp if op.expert_role == "routed" else 1)
+        if role is None:
+            assert sh == op
+            continue
+        assert sh.flops * tp >= op.flops - tp
+        if role == "column":
+            assert sh.n == -(-op.n // tp) and sh.k == op.k and sh.m == op.m
+        elif role == "row":
+            assert sh.k == -(-op.k // tp) and sh.n == op.n
+        elif role in ("heads", "experts") and op.is_gemm:
+            assert sh.batch == -(-(op.experts_active or op.batch) // tp) or sh.batch == -(-op.batch // tp)
+        assert sh.weight_bytes * tp >= op.weight_bytes - tp
+
+
+def test_pipeline_stages_are_even_and_ordered():
+    groups = build_graph(load_model("llama-2-7b"), "decode", 1, 16).groups
+    assert _stages(list(groups), 1) == [0] * len(groups)
+    st = _stages(list(groups), 2)
+    assert st == sorted(st) and st[0] == 0 and st[-1] == 1
+
+
+def test_kv_cache_that_does_not_fit_names_the_sizes():
+    with pytest.raises(ConfigError, match="batch"):
+        serve("llama-2-7b", "a100_like", ServeConfig(batch=100_000, prompt=2048, generate=128))
+
+
+def test_bad_parallelism_is_a_config_error():
+    with pytest.raises(ConfigError, match="tp x pp"):
+        serve("llama-2-7b", "chiplet4", ServeConfig(parallel={"tp": 3}))
+    with pytest.raises(Exception, match="micro_batches"):
+        ServeConfig(batch=3, parallel={"micro_batches": 2})
+
+
+@pytest.mark.parametrize("system", ["a100_like", "h100_like", "tpuv4_like"])
+def test_decode_batch1_is_memory_bound_and_no_faster_than_weights_over_bandwidth(system):
+    r = serve("llama-2-7b", system, ServeConfig(batch=1, prompt=512, generate=32))
+    d = r.to_dict()
+    floor = r.kv["weights_bytes"] / r.peak_memory_bytes_per_s
+    assert r.tpot_s >= floor
+    assert r.tpot_s <= 2.0 * floor  # within a factor of 2 of the bandwidth floor (stated in docs/llm.md)
+    dec = r.decode_first
+    mem = sum(o.time_s for o in dec.ops if o.bound == "memory")
+    assert mem > 0.8 * dec.time_s
+    assert d["ttft_ms"] > 0 and d["tokens_per_s"] > 0 and d["energy_per_token_mj"] > 0
+
+
+def test_long_prefill_is_compute_bound():
+    r = serve("llama-2-7b", "h100_like", ServeConfig(batch=4, prompt=2048, generate=4))
+    gemm = [o for o in r.prefill.ops if o.kind == "gemm"]
+    comp = sum(o.time_s for o in gemm if o.bound == "compute")
+    assert comp > 0.8 * sum(o.time_s for o in gemm)
+
+
+def test_four_die_package_uses_collectives_and_is_faster_than_one_die():
+    cfg = ServeConfig(batch=1, prompt=256, generate=8)
+    four = serve("llama-2-7b", "chiplet4", cfg)
+    comm = [c for c in four.decode_first.comm if c["collective"] == "allreduce"]
+    assert comm and all(c["time_s"] > 0 for c in comm)
+    assert four.tp == 4
+    # two all-reduces per layer (after o_proj and down_proj), 32 layers
+    assert sum(c["count"] for c in comm) == 2 * 32
+    pp = serve("llama-2-7b", "chiplet4", ServeConfig(batch=4, prompt=256, generate=8,
+                                                     parallel={"tp": 2, "pp": 2, "micro_batches": 2}))
+    assert pp.prefill.pipeline["stages"] == 2 and 0 < pp.prefill.pipeline["bubble_fraction"] < 1
+
+
+def test_moe_expert_parallel_adds_all_to_all():
+    with pytest.raises(ConfigError, match="weights need"):  # 93 GB of bf16 weights, 4 x 16 GB of HBM3
+        serve("mixtral-8x7b", "chiplet4", ServeConfig(batch=2, prompt=128, generate=4))
+    r = serve("mixtral-8x7b", "chiplet4", ServeConfig(batch=2, prompt=128, generate=4, quant={"scheme": "W8A8"}))
+    a2a = [c for c in r.prefill.comm if c["collective"] == "all-to-all"]
+    assert a2a and r.ep == 4
+
+
+def test_cli_llm_json_keys(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "hwsim", "llm", "--model", "workloads/models/llama-2-7b.json",
+                        "--system", "examples/systems/chiplet4.yaml", "--batch", "2", "--prompt", "128",
+                        "--generate", "8", "--json", "--out", str(tmp_path / "rep")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    for key in ("ttft_ms", "tpot_ms", "tokens_per_s", "energy_per_token_mj", "breakdown"):
+        assert key in d
+    assert {"compute_s", "memory_s", "comm_s", "bound"} <= set(d["breakdown"][0])
+    assert {p.name for p in (tmp_path / "rep").iterdir()} >= {"report.md", "report.json", "roofline.png",
+                                                               "breakdown.png", "energy.png"}
+    bad = subprocess.run([sys.executable, "-m", "hwsim", "llm", "--model", "nope", "--system", "a100_like"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
