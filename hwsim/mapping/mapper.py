@@ -374,6 +374,48 @@ def footprint_bytes(tb, tm, tn, tk, a_elem: float, b_elem: float):
     return 2 * tb * (tm * tk * a_elem + tk * tn * b_elem + tm * tn * ACC_BYTES)
 
 
+RESIDENT_SETS = tuple(itertools.product((0, 1), repeat=3))  # keep (A, B, C partials) resident or not
+
+
+def traffic(order: str, tiles, ops: "Operands", batch: int, sram_bytes: int):
+    """HBM bytes of a tiling (numpy arrays of ``tb, tm, tn, tk`` and the op's extents in ``tiles``):
+    ``(reads, writes, (fa, fb, fc), resident, extra SRAM bytes)``.
+
+    The loop order's re-read factors (:func:`loop_factors`) apply unless the operand is kept
+    resident: an operand that would be re-read (A, B, or the C partial sums) stays in the SRAM next to
+    the double-buffered tiles when all of it (for the batch tile) fits in what the tiles leave free;
+    it is then read (or written) once. Of the resident sets that fit, the one with the fewest bytes is
+    taken (ties: the smaller set)."""
+    tb, tm, tn, tk, m, n, k = tiles
+    mt, nt, kt = -(-m // tm), -(-n // tn), -(-k // tk)
+    fa, fb, fc = (np.asarray(f, dtype=np.int64) for f in loop_factors(order, mt, nt, kt))
+    free = sram_bytes - footprint_bytes(tb, tm, tn, tk, ops.a_elem, ops.b_elem)
+    size = (ops.a / batch * tb, ops.b / batch * tb, ops.c_acc / batch * tb)
+    best_r = best_w = None
+    for keep in sorted(RESIDENT_SETS, key=sum):
+        ka, kb, kc = (np.asarray(x, dtype=bool) for x in keep)
+        need = sum(s * x for s, x in zip(size, keep))
+        ga, gb, gc = np.where(ka, 1, fa), np.where(kb, 1, fb), np.where(kc, 1, fc)
+        reads = ops.a * ga + ops.b * gb + (gc - 1) * ops.c_acc + ops.fixed_read
+        writes = ops.c_out + (gc - 1) * ops.c_acc + ops.fixed_write
+        ok = need <= free
+        if best_r is None:  # the empty set always "fits" (the tiles themselves were checked)
+            best_r, best_w = reads, writes
+            chosen = np.zeros(np.shape(reads), dtype=np.int64)
+            extra = np.zeros(np.shape(reads))
+            continue
+        better = ok & (reads + writes < best_r + best_w)
+        best_r, best_w = np.where(better, reads, best_r), np.where(better, writes, best_w)
+        code = ka * 1 + kb * 2 + kc * 4
+        chosen = np.where(better, code, chosen)
+        extra = np.where(better, need, extra)
+    return best_r, best_w, (fa, fb, fc), chosen, extra
+
+
+def _resident_names(code: int) -> list[str]:
+    return [name for bit, name in ((1, "a"), (2, "b"), (4, "c_partials")) if code & bit]
+
+
 # --- the search ---------------------------------------------------------------------------------
 @dataclass
 class _Search:
@@ -450,8 +492,8 @@ def _search(ctx: DieContext, op: Op, fmt: str, rate: float, dataflows, orders) -
     steps = (-(-batch // tb)) * mt * nt * kt
     bytes_ = np.empty((len(tiles), len(orders)), dtype=np.int64)
     for o, order in enumerate(orders):
-        fa, fb, fc = loop_factors(order, mt, nt, kt)
-        bytes_[:, o] = ops.a * fa + ops.b * fb + ops.c_out + 2 * (fc - 1) * ops.c_acc + ops.fixed_read + ops.fixed_write
+        r, w, _, _, _ = traffic(order, (tb, tm, tn, tk, m, n, k), ops, batch, sram)
+        bytes_[:, o] = r + w
     compute_s = compute / ctx.freq_hz  # (N, n_df)
     memory_s = bytes_ / ctx.mem.bytes_per_s  # (N, n_orders)
     cs, ms = compute_s[:, :, None], memory_s[:, None, :]
@@ -489,9 +531,12 @@ def _evaluate_gemm(ctx: DieContext, op: Op, fmt: str, rate: float, dataflow: str
             largest = st
     mt, nt, kt = -(-m // tm), -(-n // tn), -(-k // tk)
     steps = -(-batch // tb) * mt * nt * kt
-    fa, fb, fc = loop_factors(order, mt, nt, kt)
-    reads = ops.a * fa + ops.b * fb + (fc - 1) * ops.c_acc + ops.fixed_read
-    writes = ops.c_out + (fc - 1) * ops.c_acc + ops.fixed_write
+    r, w, (fa, fb, fc), code, extra = traffic(order, tuple(np.array([x]) for x in (tb, tm, tn, tk, m, n, k)),
+                                              ops, batch, ctx.die.sram_bytes)
+    reads, writes = int(r[0]), int(w[0])
+    fa, fb, fc, code = int(fa[0]), int(fb[0]), int(fc[0]), int(code[0])
+    resident = _resident_names(code)
+    sram_need = sram_need + float(extra[0])
     hbm = reads + writes
     compute_s = cycles / ctx.freq_hz
     memory_s = hbm / ctx.mem.bytes_per_s
@@ -521,7 +566,9 @@ def _evaluate_gemm(ctx: DieContext, op: Op, fmt: str, rate: float, dataflow: str
         "engine": "systolic", "dataflow": dataflow, "format": fmt, "format_requested": op.pe_format,
         "macs_per_pe_per_cycle": rate, "tb": tb, "tm": tm, "tn": tn, "tk": tk,
         "loop_order": "b" + order, "stationary": kept_on_chip(order, mt, nt, kt),
-        "reuse": {"a": int(fa), "b": int(fb), "c": int(fc)},
+        "reuse": {"a": 1 if "a" in resident else fa, "b": 1 if "b" in resident else fb,
+                  "c": 1 if "c_partials" in resident else fc},
+        "resident": resident,
         "unit_grid": {"batch": pb, "m": pm, "n": pn}, "units_used": ub * um * un, "units": ctx.units,
         "steps": steps, "pieces": pieces, "compute_cycles": int(cycles),
         "pe_utilization": dense_macs / (cycles * ctx.units * ctx.rows * ctx.cols * rate) if cycles else 0.0,
