@@ -660,6 +660,7 @@ def llm_cmd(
     pp: Annotated[int, typer.Option(help="pipeline stages")] = 1,
     micro_batches: Annotated[int, typer.Option(help="pipeline micro-batches")] = 1,
     moe_imbalance: Annotated[float, typer.Option(help="MoE: max/mean tokens per expert")] = 1.0,
+    capacity: Annotated[str, typer.Option(help="error (default) or warn: run a model that does not fit as a what-if")] = "error",
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="write report.md/json and plots here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
@@ -672,7 +673,7 @@ def llm_cmd(
     try:
         cfg = ServeConfig.model_validate({
             "batch": batch, "prompt": prompt, "generate": generate, "attention": attention.value,
-            "prefill_chunk": prefill_chunk, "moe_imbalance": moe_imbalance,
+            "prefill_chunk": prefill_chunk, "moe_imbalance": moe_imbalance, "capacity": capacity,
             "quant": {"scheme": quant.value, **({"kv_dtype": kv_dtype} if kv_dtype else {})},
             "parallel": {"tp": tp, "pp": pp, "micro_batches": micro_batches}})
     except _VE as err:

@@ -72,6 +72,9 @@ class ServeConfig(BaseModel):
     moe_imbalance: float = Field(1.0, ge=1.0, le=1e6, description="max/mean tokens per routed expert")
     kv_block_tokens: int = Field(16, ge=1, le=1 << 20, description="KV-cache page size, tokens")
     parallel: Parallelism = Field(default_factory=Parallelism)
+    capacity: Literal["error", "warn"] = Field(
+        "error", description="weights or KV cache beyond the system's memory: an error, or (a what-if) a "
+                             "warning and the run goes on as if the memory were large enough")
 
     @model_validator(mode="after")
     def _micro(self) -> "ServeConfig":
@@ -297,10 +300,17 @@ class _Evaluator:
         return self._memo[key]
 
     def group_time(self, group: LayerGroup) -> tuple[list[OpResult], list[dict], float]:
-        """One layer of ``group`` on one die (tp/ep-sharded), its collectives, and the layer's time."""
-        ops, comms, t = [], [], 0.0
+        """One layer of ``group`` on one die (tp/ep-sharded), its collectives, and the layer's time.
+
+        An op fused into a GEMM of the same layer (``op.fusion`` names it: e.g. W4A16 dequantisation
+        inside its GEMM) runs on the vector unit while the array runs the GEMM: only the part of its
+        time beyond the GEMM's is exposed (reported ``time_s``; the op's own cost stays in
+        ``compute_s``/``memory_s``)."""
+        ops, comms = [], []
         act = self.cfg.quant.act_bytes
         dies_in_group = self.tp
+        names = {op.name for op in group.ops}
+        rows = []
         for op in group.ops:
             sh, role = shard_op(op, self.tp, self.ep)
             c = self.op_cost(sh)
@@ -316,15 +326,25 @@ class _Evaluator:
             for lc in layer_comms:
                 comm_s += lc["time_s"]
                 comms.append({**lc, "op": op.name, "group": group.name, "count": group.count})
-            time_s = c.time_s + comm_s
+            rows.append((op, c, comm_s))
+        host_time = {op.name: c.time_s for op, c, _ in rows}
+        fused_into: dict[str, float] = {}  # host -> fused time already hidden under it
+        t = 0.0
+        for op, c, comm_s in rows:
+            own = c.time_s
+            if op.fusion in names and op.fusion != op.name and op.fusion in host_time:
+                hidden = min(own, max(0.0, host_time[op.fusion] - fused_into.get(op.fusion, 0.0)))
+                fused_into[op.fusion] = fused_into.get(op.fusion, 0.0) + hidden
+                own -= hidden
+            time_s = own + comm_s
             e = {k: v * dies_in_group for k, v in c.energy_pj.items()}  # every die of the tp group runs a shard
+            mapping = c.mapping if own == c.time_s else {**c.mapping, "overlapped_with": op.fusion,
+                                                          "hidden_s": c.time_s - own}
             ops.append(OpResult(op.name, op.kind, group.name, group.count, time_s * group.count,
                                 c.compute_s * group.count, c.memory_s * group.count, comm_s * group.count,
                                 c.bound, op.flops * group.count, c.hbm_bytes * dies_in_group * group.count,
-                                {k: v * group.count for k, v in e.items()}, c.mapping))
+                                {k: v * group.count for k, v in e.items()}, mapping))
             t += time_s
-        for cm in comms:
-            cm["energy_pj"] *= 1  # per layer; scaled by count below
         return ops, comms, t
 
     def phase(self, graph: Graph, phase_name: str) -> PhaseResult:
@@ -388,13 +408,25 @@ def serve(model: str | Path | ModelSpec, system, cfg: ServeConfig | None = None)
     weight_bytes = _weight_bytes(spec, cfg.quant)
     per_die_weights = math.ceil(weight_bytes / (ev.tp * ev.pp))
     free = die_capacity * sysm.dies - weight_bytes
-    if free <= 0:
-        raise ConfigError(f"model {spec.name}: weights need {weight_bytes:,} bytes, the system's memory holds "
-                          f"{die_capacity * sysm.dies:,} bytes ({sysm.dies} dies x {die_capacity:,})")
-    kv = KVCache(spec=spec, capacity_bytes=free, block_tokens=cfg.kv_block_tokens, quant=cfg.quant)
     context = cfg.prompt + cfg.generate
-    kv.check_batch(cfg.batch, context)
-    kv_info = {"capacity_bytes": free, "bytes_per_token": kv.bytes_per_token, "max_batch": kv.max_batch(context),
+    problem = None
+    if free <= 0:
+        problem = (f"model {spec.name}: weights need {weight_bytes:,} bytes, the system's memory holds "
+                   f"{die_capacity * sysm.dies:,} bytes ({sysm.dies} dies x {die_capacity:,})")
+    kv = KVCache(spec=spec, capacity_bytes=max(0, free), block_tokens=cfg.kv_block_tokens, quant=cfg.quant)
+    if problem is None:
+        try:
+            kv.check_batch(cfg.batch, context)
+        except ConfigError as err:
+            if cfg.capacity == "error":
+                raise
+            problem = "; ".join(err.problems)
+    if problem is not None:
+        if cfg.capacity == "error":
+            raise ConfigError(problem + " (capacity: warn runs it anyway as a what-if)")
+        warnings.append(f"capacity exceeded, run as a what-if: {problem}")
+    kv_info = {"capacity_bytes": max(0, free), "bytes_per_token": kv.bytes_per_token,
+               "max_batch": kv.max_batch(context) if free > 0 else 0,
                "weights_bytes": weight_bytes, "weights_per_die_bytes": per_die_weights}
     common = dict(quant=cfg.quant, attention=cfg.attention, sram_bytes=sysm.die.sram_bytes,
                   moe_imbalance=cfg.moe_imbalance)
