@@ -16,9 +16,9 @@ the package model (:func:`hwsim.chiplet.run.run_collective`), capacity from the 
   its share of the active ones (``ceil(active / tp)``, the busiest expert's tokens each); tokens go
   out and come back with two all-to-alls per MoE layer (``tokens x top_k x hidden`` activations).
 * *Pipeline parallel*: the layers are cut into ``pp`` stages of whole layer groups as evenly as the
-  layer counts allow; the batch runs as ``micro_batches`` micro-batches; a phase takes
-  ``(micro_batches + pp - 1) x`` the slowest stage's time per micro-batch (the bubble) plus the
-  activation hand-off between stages (one point-to-point transfer, alpha + bytes / link bandwidth).
+  layer counts allow; the batch runs as ``micro_batches`` micro-batches, each mapped at its own size;
+  a phase takes ``(micro_batches + pp - 1) x`` (the slowest stage's time for one micro-batch + the
+  activation hand-off between stages: one point-to-point transfer, alpha + bytes / link bandwidth).
 
 **Decode** time per token is averaged over the ``generate`` steps: the decode graph is evaluated at the
 first and the last context length and the two are averaged (exact when the step time is affine in the
@@ -347,37 +347,49 @@ class _Evaluator:
             t += time_s
         return ops, comms, t
 
-    def phase(self, graph: Graph, phase_name: str) -> PhaseResult:
-        groups = list(graph.groups)
+    def phase(self, graph: Graph, phase_name: str, micro: Graph | None = None) -> PhaseResult:
+        """One phase. With micro-batches, ``micro`` is the same phase's graph for one micro-batch:
+        every stage is mapped at the micro-batch size, each op's time and energy count ``micro_batches``
+        times, and the phase takes ``(micro_batches + pp - 1) x (slowest stage + hand-off)``."""
+        mb = self.cfg.parallel.micro_batches
+        run = micro if (micro is not None and mb > 1) else graph
+        reps = mb if run is micro else 1
+        groups = list(run.groups)
         stage_of = _stages(groups, self.pp)
         ops_all: list[OpResult] = []
         comms_all: list[dict] = []
         stage_time = [0.0] * self.pp
         for g, stage in zip(groups, stage_of):
             ops, comms, t = self.group_time(g)
+            for o in ops:
+                if reps > 1:
+                    o.time_s *= reps
+                    o.compute_s *= reps
+                    o.memory_s *= reps
+                    o.comm_s *= reps
+                    o.hbm_bytes *= reps
+                    o.flops *= reps
+                    o.energy_pj = {k: v * reps for k, v in o.energy_pj.items()}
             ops_all += ops
             for cm in comms:
                 cm = dict(cm)
-                cm["energy_pj"] = cm["energy_pj"] * g.count
+                cm["energy_pj"] = cm["energy_pj"] * g.count * reps
+                cm["count"] = cm["count"] * reps
                 comms_all.append(cm)
-            stage_time[stage] += t * g.count
-        mb = self.cfg.parallel.micro_batches
+            stage_time[stage] += t * g.count  # one micro-batch (or the whole batch)
         pipeline = {"stages": self.pp, "micro_batches": mb, "stage_time_s": stage_time}
-        if self.pp == 1 and mb == 1:
+        if self.pp == 1 and reps == 1:
             total = stage_time[0]
         else:
-            # each stage's time for one micro-batch ~ its whole-batch time / micro_batches (mapped on the
-            # whole batch: an optimistic bound for small micro-batches, stated in the docs)
-            per_mb = [s / mb for s in stage_time]
             hand = 0.0
             if self.pp > 1:
-                tokens = graph.tokens // max(1, graph.steps) // mb
+                tokens = run.tokens // max(1, run.steps)
                 p2p = self.collective("broadcast", tokens * self.spec.hidden * self.cfg.quant.act_bytes, 2)
                 hand = p2p["time_s"]
-                comms_all.append({**p2p, "op": "stage_handoff", "group": "pipeline", "count": (self.pp - 1) * mb,
-                                  "energy_pj": p2p["energy_pj"] * (self.pp - 1) * mb})
-            total = (mb + self.pp - 1) * (max(per_mb) + hand)
-            pipeline.update(bubble_fraction=(self.pp - 1) / (mb + self.pp - 1), handoff_s=hand)
+                comms_all.append({**p2p, "op": "stage_handoff", "group": "pipeline", "count": (self.pp - 1) * reps,
+                                  "energy_pj": p2p["energy_pj"] * (self.pp - 1) * reps})
+            total = (reps + self.pp - 1) * (max(stage_time) + hand)
+            pipeline.update(bubble_fraction=(self.pp - 1) / (reps + self.pp - 1), handoff_s=hand)
         return PhaseResult(phase_name, total, ops_all, comms_all, pipeline, float(graph.gemm_flops()))
 
 
@@ -436,8 +448,16 @@ def serve(model: str | Path | ModelSpec, system, cfg: ServeConfig | None = None)
     for fmt, ok in pre.pe_formats().items():
         if not ok:
             warnings.append(f"PE format {fmt} is not in the PE library; the mapper's fallback is used")
-    return ServeResult(spec.name, sysm.name, cfg, ev.phase(pre, "prefill"), ev.phase(d0, "decode_first"),
-                       ev.phase(d1, "decode_last"), sysm.peak_flops(cfg.quant.gemm_pe_format),
+    mb = cfg.parallel.micro_batches
+    micro = {}
+    if mb > 1:
+        b = cfg.batch // mb
+        micro = {"prefill": build_graph(spec, "prefill", b, cfg.prompt, prefill_chunk=cfg.prefill_chunk, **common),
+                 "decode_first": build_graph(spec, "decode", b, cfg.prompt, **common),
+                 "decode_last": build_graph(spec, "decode", b, cfg.prompt + cfg.generate - 1, **common)}
+    return ServeResult(spec.name, sysm.name, cfg, ev.phase(pre, "prefill", micro.get("prefill")),
+                       ev.phase(d0, "decode_first", micro.get("decode_first")),
+                       ev.phase(d1, "decode_last", micro.get("decode_last")), sysm.peak_flops(cfg.quant.gemm_pe_format),
                        sysm.peak_memory_bytes_per_s(), ev.tp, ev.ep, warnings, kv_info)
 
 

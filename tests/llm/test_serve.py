@@ -140,3 +140,18 @@ def test_every_model_runs_on_one_die_and_on_four(model):
     assert four.tp == 4 and one.tp == 1
     # GEMM FLOPs per phase are the graph's, whatever the sharding
     assert four.prefill.flops == one.prefill.flops
+
+
+def test_pipeline_time_is_micro_batches_plus_bubble_times_slowest_stage():
+    r = serve("llama-2-7b", "chiplet4", ServeConfig(batch=8, prompt=128, generate=4,
+                                                    parallel={"tp": 2, "pp": 2, "micro_batches": 4}))
+    for ph in (r.prefill, r.decode_first):
+        p = ph.pipeline
+        assert p["stages"] == 2 and p["micro_batches"] == 4
+        assert ph.time_s == pytest.approx((4 + 2 - 1) * (max(p["stage_time_s"]) + p["handoff_s"]))
+        assert p["bubble_fraction"] == pytest.approx(1 / 5)
+    # a micro-batch of 2 is mapped at its own size: its stage time is more than a quarter of the
+    # whole batch's (fixed costs such as streaming the weights do not shrink)
+    whole = serve("llama-2-7b", "chiplet4", ServeConfig(batch=8, prompt=128, generate=4,
+                                                        parallel={"tp": 2, "pp": 2, "micro_batches": 1}))
+    assert max(r.decode_first.pipeline["stage_time_s"]) > max(whole.decode_first.pipeline["stage_time_s"]) / 4
