@@ -50,6 +50,8 @@ bench: $(STAMP) $(SSSTAMP) simulators
 	$(VENV)/bin/python bench/bench_dram.py
 	$(VENV)/bin/python bench/bench_collective.py
 	$(VENV)/bin/python bench/bench_noc.py
+	$(VENV)/bin/python bench/bench_mapping.py
+	$(VENV)/bin/python bench/bench_llm.py
 
 clean:
 	rm -rf $(VENV) $(SSVENV) build *.egg-info .pytest_cache .hypothesis

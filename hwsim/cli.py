@@ -661,6 +661,8 @@ def llm_cmd(
     micro_batches: Annotated[int, typer.Option(help="pipeline micro-batches")] = 1,
     moe_imbalance: Annotated[float, typer.Option(help="MoE: max/mean tokens per expert")] = 1.0,
     capacity: Annotated[str, typer.Option(help="error (default) or warn: run a model that does not fit as a what-if")] = "error",
+    multiplier: Annotated[Optional[str], typer.Option(help="multiplier design of the units (exact, truncated, bam, mitchell, drum, compressor)")] = None,
+    param: Annotated[Optional[list[str]], typer.Option(help="multiplier parameter NAME=VALUE, repeatable (e.g. --param k=4)")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="write report.md/json and plots here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
@@ -668,12 +670,14 @@ def llm_cmd(
     of an LLM (Hugging Face config.json) served on a system (single die or a package of dies)."""
     from pydantic import ValidationError as _VE
 
+    from hwsim.approx.designs import parse_params
     from hwsim.llm.serve import ServeConfig, serve
 
     try:
         cfg = ServeConfig.model_validate({
             "batch": batch, "prompt": prompt, "generate": generate, "attention": attention.value,
             "prefill_chunk": prefill_chunk, "moe_imbalance": moe_imbalance, "capacity": capacity,
+            **({"multiplier": {"kind": multiplier, "params": parse_params(param or [])}} if multiplier else {}),
             "quant": {"scheme": quant.value, **({"kv_dtype": kv_dtype} if kv_dtype else {})},
             "parallel": {"tp": tp, "pp": pp, "micro_batches": micro_batches}})
     except _VE as err:

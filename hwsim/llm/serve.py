@@ -41,6 +41,7 @@ from hwsim.errors import ConfigError
 from hwsim.llm.graph import Graph, LayerGroup, Op, Quant, build_graph
 from hwsim.llm.kvcache import KVCache
 from hwsim.llm.model import ModelSpec, load_model
+from hwsim.pe.config import MultiplierConfig
 
 COLUMN_OPS = {"qkv_proj", "q_proj", "k_proj", "v_proj", "q_b_proj", "kv_b_proj", "gate_up_proj", "fc",
               "shared_gate_up_proj", "lm_head"}
@@ -72,6 +73,9 @@ class ServeConfig(BaseModel):
     moe_imbalance: float = Field(1.0, ge=1.0, le=1e6, description="max/mean tokens per routed expert")
     kv_block_tokens: int = Field(16, ge=1, le=1 << 20, description="KV-cache page size, tokens")
     parallel: Parallelism = Field(default_factory=Parallelism)
+    multiplier: MultiplierConfig | None = Field(
+        None, description="replace the units' multiplier design (e.g. {kind: truncated, params: {k: 4}}): "
+                          "integer GEMMs (W8A8) are priced with its energy; time is unchanged")
     capacity: Literal["error", "warn"] = Field(
         "error", description="weights or KV cache beyond the system's memory: an error, or (a what-if) a "
                              "warning and the run goes on as if the memory were large enough")
@@ -413,6 +417,14 @@ def serve(model: str | Path | ModelSpec, system, cfg: ServeConfig | None = None)
     cfg = cfg or ServeConfig()
     spec = model if isinstance(model, ModelSpec) else load_model(model)
     sysm = system if not isinstance(system, (str, Path)) else load_system(system)
+    if cfg.multiplier is not None:
+        unit = sysm.die.unit
+        pe = unit.pe.model_dump()
+        if cfg.multiplier.kind != "exact" and not unit.pe.in_fmt.is_int:  # approximate designs are integer:
+            pe.update(input="int8", accumulator="int32")  # they serve the int8 GEMMs (floats stay exact)
+        pe["multiplier"] = cfg.multiplier.model_dump()
+        unit = unit.model_validate({**unit.model_dump(), "pe": pe})
+        sysm = sysm.model_copy(update={"die": sysm.die.model_copy(update={"unit": unit})})
     ev = _Evaluator(spec, sysm, cfg)
     warnings: list[str] = []
     # capacity: weights per die (tp/ep-sharded, pp-split) + the KV cache for prompt + generate tokens

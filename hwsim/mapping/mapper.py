@@ -546,7 +546,17 @@ def _evaluate_gemm(ctx: DieContext, op: Op, fmt: str, rate: float, dataflow: str
     # energy
     tech, cfg = ctx.tech, ctx.unit_config(dataflow, fmt)
     macs = min(batch * m * n * k, op.flops // 2) if op.flops else batch * m * n * k
-    mac_pj = tech.mult_energy_pj(cfg.pe.input) + tech.add_energy_pj(cfg.pe.accumulator)
+    mult_pj = tech.mult_energy_pj(cfg.pe.input)
+    if cfg.pe.multiplier.kind != "exact" and cfg.pe.in_fmt.is_int:
+        # an approximate multiplier (the die's unit config): its switching energy relative to the exact
+        # design of the same format, from the RTL twin's toggle estimate (hwsim.approx.energy)
+        from hwsim.approx.energy import multiplier_energy_ratio
+
+        mult_pj *= multiplier_energy_ratio(cfg.pe.multiplier, cfg.pe.input)
+        mapping_multiplier = cfg.pe.multiplier.kind
+    else:
+        mapping_multiplier = "exact"
+    mac_pj = mult_pj + tech.add_energy_pj(cfg.pe.accumulator)
     per_mac = 1.0 / largest.macs
     in_b, acc_b = cfg.pe.in_fmt.bits / 8, cfg.pe.acc_fmt.bits / 8
     unit_sram = sum((largest.sram_reads[o] + largest.sram_writes[o]) * per_mac * macs
@@ -564,6 +574,7 @@ def _evaluate_gemm(ctx: DieContext, op: Op, fmt: str, rate: float, dataflow: str
     dense_macs = batch * m * n * k
     mapping = {
         "engine": "systolic", "dataflow": dataflow, "format": fmt, "format_requested": op.pe_format,
+        "multiplier": mapping_multiplier,
         "macs_per_pe_per_cycle": rate, "tb": tb, "tm": tm, "tn": tn, "tk": tk,
         "loop_order": "b" + order, "stationary": kept_on_chip(order, mt, nt, kt),
         "reuse": {"a": 1 if "a" in resident else fa, "b": 1 if "b" in resident else fb,

@@ -155,3 +155,32 @@ def test_pipeline_time_is_micro_batches_plus_bubble_times_slowest_stage():
     whole = serve("llama-2-7b", "chiplet4", ServeConfig(batch=8, prompt=128, generate=4,
                                                         parallel={"tp": 2, "pp": 2, "micro_batches": 1}))
     assert max(r.decode_first.pipeline["stage_time_s"]) > max(whole.decode_first.pipeline["stage_time_s"]) / 4
+
+
+def test_approximate_multiplier_changes_mac_energy_not_time():
+    """W8A8 on int8 PEs with a truncated multiplier (k=4): the same time, MAC energy scaled by the
+    design's switching-energy ratio to the exact int8 multiplier (RTL twin, toggle estimate)."""
+    from hwsim.approx.energy import multiplier_energy_ratio
+    from hwsim.pe.config import MultiplierConfig
+    from hwsim.power import load_tech
+
+    base = ServeConfig(batch=4, prompt=128, generate=4, quant={"scheme": "W8A8"})
+    mult = MultiplierConfig(kind="truncated", params={"k": 4})
+    exact = serve("llama-2-7b", "a100_like", base)
+    approx = serve("llama-2-7b", "a100_like", base.model_copy(update={"multiplier": mult}))
+    assert approx.total_time_s == exact.total_time_s
+    ratio = multiplier_energy_ratio(mult, "int8")
+    assert 0.4 < ratio < 0.9
+    tech = load_tech("horowitz45")
+    mult_pj, add_pj = tech.mult_energy_pj("int8"), tech.add_energy_pj("int32")
+    factor = (mult_pj * ratio + add_pj) / (mult_pj + add_pj)
+    int8_ops = 0
+    for e, a in zip(exact.prefill.ops, approx.prefill.ops):
+        assert (e.name, e.time_s) == (a.name, a.time_s)
+        if a.mapping.get("format") == "int8":  # W8A8 weight GEMMs; attention and lm_head stay 16-bit
+            int8_ops += 1
+            assert a.mapping["multiplier"] == "truncated"
+            assert a.energy_pj["mac"] == pytest.approx(e.energy_pj["mac"] * factor, rel=1e-9)
+        else:
+            assert a.energy_pj == e.energy_pj
+    assert int8_ops >= 4
