@@ -184,3 +184,18 @@ def test_approximate_multiplier_changes_mac_energy_not_time():
         else:
             assert a.energy_pj == e.energy_pj
     assert int8_ops >= 4
+
+
+# NVIDIA NeMo Framework docs, "Llama-2 Results" inference table (TensorRT-LLM, 128 input / 20 output
+# tokens, TP1): average latency in ms. A100 80GB SXM4 (our a100_like is the 40 GB / 1,555 GB/s part).
+NEMO_LLAMA2_7B_MS = {("h100_like", 1): 153.8, ("h100_like", 2): 160.8, ("h100_like", 4): 174.8,
+                     ("h100_like", 8): 199.2, ("a100_like", 1): 234.0, ("a100_like", 8): 329.5}
+
+
+@pytest.mark.parametrize("system, batch", list(NEMO_LLAMA2_7B_MS))
+def test_against_published_measurements(system, batch):
+    """hwsim has no kernel-launch or framework overhead and streams weights near peak bandwidth, so it
+    is faster than the measured latency: stated band -50 % .. -10 % (measured -47 % .. -17 %)."""
+    r = serve("llama-2-7b", system, ServeConfig(batch=batch, prompt=128, generate=20))
+    err = (r.total_time_s * 1e3 - NEMO_LLAMA2_7B_MS[(system, batch)]) / NEMO_LLAMA2_7B_MS[(system, batch)]
+    assert -0.50 <= err <= -0.10, f"{err:+.1%}"
