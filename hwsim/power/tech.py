@@ -127,6 +127,30 @@ class RegisterTable(BaseModel):
     energy_pj_per_bit: SourcedValue
 
 
+class ScalingRule(BaseModel):
+    """How a table was derived from another one: energies x ``energy_factor``, areas x ``area_factor``."""
+
+    model_config = _FROZEN
+    base: str = Field(..., min_length=1, description="the packaged table the entries were scaled from")
+    energy_factor: SourcedValue
+    area_factor: SourcedValue
+
+
+class NodeParams(BaseModel):
+    """Node-level figures: density, gate speed, wires/NoC, off-chip links, DRAM and leakage, each sourced."""
+
+    model_config = _FROZEN
+    logic_density_mtr_per_mm2: SourcedValue
+    fo4_ps: SourcedValue
+    wire_pj_per_bit_mm: SourcedValue
+    noc_hop_mm: SourcedValue
+    noc_pj_per_byte_hop: SourcedValue
+    hbm_pj_per_bit: SourcedValue
+    dram_activate_pj: SourcedValue
+    leakage_w_per_mm2: SourcedValue
+    d2d_pj_per_bit: SourcedValue | None = None
+
+
 def _unit_key(fmt_name: str) -> str:
     """Table key of a number format: unsigned formats are priced like signed ones of the same width."""
     return "int" + fmt_name[4:] if fmt_name.startswith("uint") else fmt_name
@@ -150,6 +174,8 @@ class TechTable(BaseModel):
     sram: SramTable
     dram: DramTable
     registers: RegisterTable
+    scaling: ScalingRule | None = Field(None, description="how a derived node was scaled from its base table")
+    node: NodeParams | None = Field(None, description="node-level figures (density, FO4, NoC, D2D, HBM, leakage)")
 
     @model_validator(mode="after")
     def _sources_cited(self, info: ValidationInfo) -> "TechTable":
@@ -171,7 +197,29 @@ class TechTable(BaseModel):
                 ("dram.access_energy_pj", self.dram.access_energy_pj),
                 ("registers.area_um2_per_bit", self.registers.area_um2_per_bit),
                 ("registers.energy_pj_per_bit", self.registers.energy_pj_per_bit)]
+        if self.scaling is not None:
+            out += [("scaling.energy_factor", self.scaling.energy_factor),
+                    ("scaling.area_factor", self.scaling.area_factor)]
+        if self.node is not None:
+            for key in NodeParams.model_fields:
+                entry = getattr(self.node, key)
+                if entry is not None:
+                    out.append((f"node.{key}", entry))
         return out
+
+    # --- node-level figures ----------------------------------------------------------------------
+    def node_value(self, key: str) -> float:
+        """A node-level figure (``node.<key>.value``, e.g. ``"leakage_w_per_mm2"``, ``"fo4_ps"``)."""
+        entry = getattr(self.node, key, None) if self.node is not None else None
+        if entry is None:
+            have = [k for k in NodeParams.model_fields if self.node is not None and getattr(self.node, k) is not None]
+            raise ConfigError(f"tech {self.name}: no node.{key} figure; the table has "
+                              f"{', '.join(have) or 'no node section'}")
+        return entry.value
+
+    def leakage_w(self, area_mm2: float) -> float:
+        """Leakage power of ``area_mm2`` of logic at this node, W (``node.leakage_w_per_mm2`` x area)."""
+        return self.node_value("leakage_w_per_mm2") * area_mm2
 
     # --- arithmetic ------------------------------------------------------------------------------
     def _unit(self, table: dict[str, UnitEntry], kind: str, fmt_name: str) -> UnitEntry:

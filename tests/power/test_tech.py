@@ -224,8 +224,9 @@ def test_error_unknown_reference(tmp_path):
     def edit(d):
         d["mult"]["int8"]["source"] = "horowitz2041"
     assert _load_modified(tmp_path, edit) == [
-        "FILE.mult.int8.source: unknown reference; use 'derived' (with a rule) or one of: horowitz2014, "
-        "hwsim, mistry2007, nangate45, got 'horowitz2041'"]
+        "FILE.mult.int8.source: unknown reference; use 'derived' (with a rule) or one of: fo4_rule, "
+        "hbm2e_preset, horowitz2014, hwsim, keckler2011, mistry2007, nangate45, oconnor2017, wikichip, "
+        "got 'horowitz2041'"]
 
 
 def test_error_derived_without_rule(tmp_path):
@@ -279,4 +280,4 @@ def test_error_unknown_table():
     with pytest.raises(ConfigError) as err:
         load_tech("horowitz7")
     assert err.value.problems == [
-        "tech: 'horowitz7' is neither a packaged table (horowitz45) nor an existing file"]
+        "tech: 'horowitz7' is neither a packaged table (horowitz45, n16, n28, n5, n65, n7) nor an existing file"]
