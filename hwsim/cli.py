@@ -719,3 +719,79 @@ def main() -> None:
         for line in lines:
             err_console.print(f"error: {line}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
+
+
+# --- hwsim sweep: design-space exploration (hwsim/dse) ----------------------------------------------
+from typer.core import TyperGroup as _TyperGroup  # noqa: E402
+
+
+class _SweepGroup(_TyperGroup):
+    """``hwsim sweep SPEC ...`` runs a sweep (the ``run`` subcommand); ``hwsim sweep export ...`` exports."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+sweep_app = typer.Typer(cls=_SweepGroup, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                        help="Design-space exploration: hwsim sweep SPEC runs (or resumes) a sweep; "
+                             "hwsim sweep export STORE writes its results as CSV/Parquet.")
+app.add_typer(sweep_app, name="sweep")
+
+
+@sweep_app.command("run", help="Run or resume the sweep SPEC (YAML); results go to an SQLite store.")
+def sweep_run(
+    spec: Annotated[Path, typer.Argument(help="sweep spec YAML")],
+    budget: Annotated[Optional[int], typer.Option(help="points to evaluate (overrides search.budget)")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="SQLite store (default: <spec stem>.db beside the spec)")] = None,
+    workers: Annotated[int, typer.Option(help="local worker processes (0: in this process)")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address tcp://HOST:PORT")] = None,
+    local_cluster: Annotated[Optional[int], typer.Option(help="start a Dask LocalCluster of N worker processes")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary and analysis as JSON")] = False,
+) -> None:
+    from hwsim.dse import analysis
+    from hwsim.dse.run import default_store, run_sweep
+    from hwsim.dse.spec import load_spec
+    from hwsim.dse.store import Store
+
+    sw, folder = load_spec(spec)
+    store_path = store or default_store(spec)
+    summary = run_sweep(sw, folder, store_path, budget=budget, workers=workers, scheduler=scheduler,
+                        local_cluster=local_cluster, progress=True)
+    st = Store(store_path)
+    try:
+        rows = st.rows()
+    finally:
+        st.close()
+    result = {"summary": summary.to_dict(), "analysis": analysis.summarize(rows, sw)}
+    if as_json:
+        print(json.dumps(result, default=str))
+        return
+    s = summary.to_dict()
+    out.print(f"{s['evaluated']} points evaluated, {s['skipped']} already stored, {s['errors']} errors, "
+              f"{s['wall_s']:.1f} s ({s['executor']}, {s['workers']} workers) -> {store_path}", highlight=False)
+    a = result["analysis"]
+    t = Table(title=f"Pareto front ({len(a['pareto_front'])} of {a['feasible']} feasible points)")
+    cols = [p.label for p in sw.parameters] + [o.metric for o in sw.objectives]
+    for c in cols:
+        t.add_column(c, justify="right")
+    for r in a["pareto_front"][:30]:
+        t.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+    out.print(t)
+
+
+@sweep_app.command("export", help="Export a sweep store's results table as CSV and/or Parquet.")
+def sweep_export(
+    store: Annotated[Path, typer.Argument(help="SQLite store written by hwsim sweep")],
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="CSV file to write")] = None,
+    parquet: Annotated[Optional[Path], typer.Option("--parquet", help="Parquet file to write")] = None,
+) -> None:
+    from hwsim.dse.store import export
+
+    if csv is None and parquet is None:
+        raise ConfigError("sweep export: give --csv FILE and/or --parquet FILE")
+    if not store.is_file():
+        raise ConfigError(f"sweep export: {str(store)!r} is not a file")
+    n = export(store, csv=csv, parquet=parquet)
+    out.print(f"{n} rows -> {', '.join(str(p) for p in (csv, parquet) if p is not None)}", highlight=False)

@@ -1,0 +1,112 @@
+"""Analysis of a sweep's results: Pareto front, sensitivity, best design per constraint.
+
+* **Pareto front** (:func:`pareto_mask`): a point is on the front if no other point is at least as
+  good in every objective and strictly better in one (minimised and maximised objectives mixed:
+  maximised ones are negated). Only feasible points (status ok, every constraint met) take part.
+* **Sensitivity** (:func:`sensitivity`): for each objective and parameter, the *spread of the
+  per-value means* — group the feasible... (all successful) points by the parameter's value, take the
+  objective's mean in each group, and report ``(max mean - min mean) / |overall mean|``. Unitless;
+  0 = the objective does not depend on the parameter (on average over the others). It is a main-effect
+  measure like a one-way ANOVA's, not Optuna's fANOVA importance.
+* **Best per constraint** (:func:`best_designs`): for each objective, the best point meeting all
+  constraints, and the best meeting each constraint on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from hwsim.dse.spec import SweepSpec
+
+
+def pareto_mask(values, directions) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``values`` (n x k); ``directions`` per column
+    'minimize' or 'maximize'. Duplicates of a front point are all on the front."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return np.zeros(len(v), dtype=bool)
+    sign = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
+    v = v * sign
+    n = len(v)
+    order = np.lexsort(v.T[::-1])  # sort by first objective, then the next ...
+    mask = np.zeros(n, dtype=bool)
+    front = np.empty((0, v.shape[1]))
+    for i in order:
+        p = v[i]
+        if front.size:
+            dominated = np.any(np.all(front <= p, axis=1) & np.any(front < p, axis=1))
+            if dominated:
+                continue
+        mask[i] = True
+        front = np.vstack([front, p])
+    return mask
+
+
+def _ok(rows, spec: SweepSpec, feasible=True):
+    objs = [o.metric for o in spec.objectives]
+    return [r for r in rows if r["status"] == "ok" and (not feasible or r["feasible"])
+            and all(r.get(m) is not None for m in objs)]
+
+
+def pareto_front(rows: list[dict], spec: SweepSpec) -> list[dict]:
+    """The feasible rows on the Pareto front of the spec's objectives, sorted by the first objective."""
+    ok = _ok(rows, spec)
+    if not ok:
+        return []
+    vals = [[r[o.metric] for o in spec.objectives] for r in ok]
+    mask = pareto_mask(vals, [o.direction for o in spec.objectives])
+    front = [r for r, m in zip(ok, mask) if m]
+    o0 = spec.objectives[0]
+    return sorted(front, key=lambda r: r[o0.metric] * (1 if o0.direction == "minimize" else -1))
+
+
+def sensitivity(rows: list[dict], spec: SweepSpec) -> dict[str, dict[str, float]]:
+    """objective -> parameter -> spread of the per-value means / |overall mean| (successful points)."""
+    ok = _ok(rows, spec, feasible=False)
+    out: dict[str, dict[str, float]] = {}
+    for o in spec.objectives:
+        overall = np.mean([r[o.metric] for r in ok]) if ok else float("nan")
+        out[o.metric] = {}
+        for p in spec.parameters:
+            groups = defaultdict(list)
+            for r in ok:
+                groups[json.dumps(r.get(p.label), sort_keys=True, default=str)].append(r[o.metric])
+            means = [float(np.mean(g)) for g in groups.values()]
+            spread = (max(means) - min(means)) if len(means) > 1 else 0.0
+            out[o.metric][p.label] = spread / abs(overall) if overall and math.isfinite(overall) else float("nan")
+    return out
+
+
+def best_designs(rows: list[dict], spec: SweepSpec) -> dict[str, dict]:
+    """objective -> {'all constraints': row, '<constraint>': row, ...} (None when nothing qualifies)."""
+    ok = _ok(rows, spec, feasible=False)
+    out = {}
+    for o in spec.objectives:
+        key = (lambda r, m=o.metric: r[m]) if o.direction == "minimize" else (lambda r, m=o.metric: -r[m])
+        entry = {}
+        cand = [r for r in ok if r["feasible"]]
+        entry["all constraints"] = min(cand, key=key) if cand else None
+        for c in spec.constraints:
+            cand = [r for r in ok if r.get(c) == 1]
+            entry[c] = min(cand, key=key) if cand else None
+        out[o.metric] = entry
+    return out
+
+
+def summarize(rows: list[dict], spec: SweepSpec) -> dict:
+    """Front, sensitivity and best designs as plain data (parameters + objectives of each row)."""
+    keep = [p.label for p in spec.parameters] + [o.metric for o in spec.objectives] + ["area_mm2", "trial"]
+
+    def slim(r):
+        return None if r is None else {k: r.get(k) for k in dict.fromkeys(keep)}
+
+    return {"points": len(rows), "ok": sum(r["status"] == "ok" for r in rows),
+            "feasible": sum(bool(r["feasible"]) for r in rows),
+            "pareto_front": [slim(r) for r in pareto_front(rows, spec)],
+            "sensitivity": sensitivity(rows, spec),
+            "sensitivity_method": "spread of per-value means / |overall mean|",
+            "best": {m: {c: slim(r) for c, r in e.items()} for m, e in best_designs(rows, spec).items()}}
