@@ -795,3 +795,35 @@ def sweep_export(
         raise ConfigError(f"sweep export: {str(store)!r} is not a file")
     n = export(store, csv=csv, parquet=parquet)
     out.print(f"{n} rows -> {', '.join(str(p) for p in (csv, parquet) if p is not None)}", highlight=False)
+
+
+# --- hwsim power: technology tables and calibration against published chips (hwsim/power) -----------
+power_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                        help="Energy/area model: calibration against published accelerators.")
+app.add_typer(power_app, name="power")
+
+
+@power_app.command("calibrate")
+def power_calibrate(
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of records")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="write report.md, report.json and a chart here")] = None,
+) -> None:
+    """Modelled vs published area, power and throughput of Eyeriss, TPUv1 and Simba (records with chip,
+    metric, published, modelled, error_pct, unit, source, calibrated)."""
+    from hwsim.power.calibrate import calibration_records, write_report
+
+    records = calibration_records()
+    if out_dir is not None:
+        write_report(out_dir)
+    if as_json:
+        print(json.dumps(records))
+        return
+    t = Table(title="calibration (calibrated = fitted on that number; the rest are checks)")
+    for c in ("chip", "metric", "published", "modelled", "error %", "unit", "calibrated"):
+        t.add_column(c, justify="right" if c in ("published", "modelled", "error %") else "left")
+    for r in records:
+        t.add_row(r["chip"], r["metric"], f"{r['published']:.4g}", f"{r['modelled']:.4g}", f"{r['error_pct']:+.1f}",
+                  r["unit"], "yes" if r["calibrated"] else "no")
+    out.print(t)
+    if out_dir is not None:
+        out.print(f"report -> {out_dir / 'report.md'}", highlight=False)
