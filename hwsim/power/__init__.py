@@ -9,10 +9,10 @@ Models count actions (:class:`hwsim.systolic.result.GemmStats`); a :class:`TechT
 """
 
 from hwsim.power.area import AreaBreakdown, pe_register_bits, unit_area
-from hwsim.power.energy import EnergyBreakdown, gemm_energy
+from hwsim.power.energy import EnergyBreakdown, gemm_energy, leakage_energy_pj
 from hwsim.power.tech import TechTable, load_tech, packaged_tech, parse_tech
 
 __all__ = [
-    "AreaBreakdown", "EnergyBreakdown", "TechTable", "gemm_energy", "load_tech", "packaged_tech",
+    "AreaBreakdown", "EnergyBreakdown", "TechTable", "gemm_energy", "leakage_energy_pj", "load_tech", "packaged_tech",
     "parse_tech", "pe_register_bits", "unit_area",
 ]

@@ -21,7 +21,11 @@ Components (pJ):
   priced by that device's own energy table (:func:`hwsim.memory.dram.energy.energy`; background power
   over the GEMM's time) instead of ``memory_port``.
 
-Not included: leakage, clock tree, idle PEs, control, and the C results' trip back to DRAM (the stats
+* ``leakage`` (only with ``leakage=True``): the unit's area (:func:`hwsim.power.area.unit_area`, or
+  ``area_mm2``) x the table's ``node.leakage_w_per_mm2`` x the GEMM's time (``stats.cycles`` at
+  ``cfg.freq_mhz``), in pJ.
+
+Not included: leakage unless asked for, clock tree, idle PEs, control, and the C results' trip back to DRAM (the stats
 do not count it).
 """
 
@@ -81,11 +85,19 @@ def _check_match(cfg: SystolicConfig, stats: GemmStats) -> None:
                           f"the config describes a {mine[0]}x{mine[1]} {mine[2]} array")
 
 
-def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable, dram=None) -> EnergyBreakdown:
+def leakage_energy_pj(tech: TechTable, area_mm2: float, cycles: int, freq_mhz: float) -> float:
+    """Leakage energy of ``area_mm2`` at ``tech`` over ``cycles`` at ``freq_mhz``: W/mm² x mm² x s, in pJ."""
+    return tech.leakage_w(area_mm2) * cycles / (freq_mhz * 1e6) * 1e12
+
+
+def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable, dram=None, *, leakage: bool = False,
+                area_mm2: float | None = None) -> EnergyBreakdown:
     """Energy of one GEMM (``stats`` from any face of the unit ``cfg``) priced by ``tech``, pJ.
 
     ``dram`` (a :class:`~hwsim.memory.dram.DramConfig`): the device that fed the unit; its energy table
-    prices ``stats.dram``."""
+    prices ``stats.dram``. ``leakage=True`` adds a ``leakage`` component: ``area_mm2`` (default: the
+    unit's :func:`unit_area`) x ``tech``'s leakage per mm² x the GEMM's time; the table needs a ``node``
+    section."""
     _check_match(cfg, stats)
     in_bytes = cfg.pe.in_fmt.bits / 8
     acc_bytes = cfg.pe.acc_fmt.bits / 8
@@ -108,6 +120,13 @@ def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable, dram=Non
         components.update({f"dram_{key}": pj for key, pj in d.components.items()})
     else:
         components["memory_port"] = sum(stats.port_bytes.values()) * tech.dram_energy_pj_per_byte()
+
+    if leakage:
+        if area_mm2 is None:
+            from hwsim.power.area import unit_area
+
+            area_mm2 = unit_area(cfg, tech).total_mm2
+        components["leakage"] = leakage_energy_pj(tech, area_mm2, stats.cycles, cfg.freq_mhz)
 
     warnings = []
     if cfg.pe.multiplier.kind != "exact":

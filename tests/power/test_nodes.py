@@ -128,3 +128,23 @@ def test_missing_node_figure_is_a_readable_error(tables):
     with pytest.raises(ConfigError, match="no node.d2d_pj_per_bit figure"):
         tables["horowitz45"].node_value("d2d_pj_per_bit")
     assert tables["n7"].leakage_w(2.0) == pytest.approx(2 * tables["n7"].node_value("leakage_w_per_mm2"))
+
+
+def test_gemm_leakage_against_hand_computation():
+    from hwsim.power import gemm_energy, unit_area
+    from hwsim.systolic.config import SystolicConfig
+    from hwsim.systolic.cost import gemm_cost
+
+    tech = load_tech("n7")
+    cfg = SystolicConfig(rows=16, cols=16, dataflow="ws", freq_mhz=1500.0)
+    stats = gemm_cost(cfg, m=128, n=64, k=96)
+    without = gemm_energy(cfg, stats, tech)
+    with_leak = gemm_energy(cfg, stats, tech, leakage=True)
+    assert "leakage" not in without.components
+    # by hand: n7 leakage 91.2e6 transistors/mm2 x 2 nW = 0.1824 W/mm2; area from the table; t = cycles / f
+    area_mm2 = unit_area(cfg, tech).total_mm2
+    seconds = stats.cycles / 1.5e9
+    assert with_leak.components["leakage"] == pytest.approx(0.1824 * area_mm2 * seconds * 1e12, rel=1e-3)
+    assert with_leak.total_pj == pytest.approx(without.total_pj + with_leak.components["leakage"], rel=1e-12)
+    given = gemm_energy(cfg, stats, tech, leakage=True, area_mm2=2.0)
+    assert given.components["leakage"] == pytest.approx(0.1824 * 2.0 * seconds * 1e12, rel=1e-3)
