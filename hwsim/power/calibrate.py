@@ -32,7 +32,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from hwsim.compat.scalesim import read_topology
+from hwsim.compat.scalesim import conv_layer
 from hwsim.power.area import unit_area
 from hwsim.power.energy import gemm_energy
 from hwsim.power.tech import TechTable, load_tech
@@ -105,10 +105,16 @@ CHIPS = [
 CALIBRATED_ON = {("eyeriss", "area"), ("eyeriss", "power")}
 
 
+# AlexNet's conv layers as in workloads/scalesim/alexnet.csv (ifmap h, w, filter h, w, channels, filters,
+# stride); kept here too so that an installed copy (without workloads/) can calibrate. A test keeps them equal.
+ALEXNET_CONV = [("Conv1", 227, 227, 11, 11, 3, 96, 4), ("Conv2", 31, 31, 5, 5, 96, 256, 1),
+                ("Conv3", 15, 15, 3, 3, 256, 384, 1), ("Conv4", 15, 15, 3, 3, 384, 384, 1),
+                ("Conv5", 15, 15, 3, 3, 384, 256, 1)]
+
+
 def alexnet_conv_gemms(batch: int) -> list[tuple[str, int, int, int]]:
     """(name, M, N, K) of AlexNet's five conv layers (SCALE-Sim lowering, no padding) at ``batch`` images."""
-    path = Path(__file__).resolve().parents[2] / "workloads" / "scalesim" / "alexnet.csv"  # the source checkout
-    return [(layer.name, layer.m * batch, layer.n, layer.k) for layer in read_topology(path, kind="conv")]
+    return [(layer.name, layer.m * batch, layer.n, layer.k) for layer in (conv_layer(*row) for row in ALEXNET_CONV)]
 
 
 def supply_scale(node_nm: float, table_v: float, operating_v: float) -> float:

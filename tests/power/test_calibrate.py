@@ -105,3 +105,14 @@ def test_cli_json():
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert all(set(r) == KEYS for r in rows) and len(rows) == 9
+
+
+def test_builtin_alexnet_matches_the_workload_file():
+    from pathlib import Path
+
+    from hwsim.compat.scalesim import read_topology
+    from hwsim.power.calibrate import alexnet_conv_gemms
+
+    csv = Path(__file__).resolve().parents[2] / "workloads" / "scalesim" / "alexnet.csv"
+    from_file = [(layer.name, layer.m * 4, layer.n, layer.k) for layer in read_topology(csv, kind="conv")]
+    assert alexnet_conv_gemms(4) == from_file
