@@ -12,6 +12,7 @@ import numpy as np
 
 from hwsim.core import Clock, Tracer
 from hwsim.power import AreaBreakdown, EnergyBreakdown, gemm_energy, load_tech, unit_area
+from hwsim.power.trace import power_trace
 from hwsim.system import Layer, RunConfig, resolve_layers
 from hwsim.systolic.cl import simulate_gemm_cl
 from hwsim.systolic.cost import gemm_cost
@@ -45,6 +46,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     clock: dict | None = None  # synthesis timing estimate: fmax_mhz, logic_depth, node
     package: dict | None = None  # with a package: its config, area and link figures
+    power: dict | None = None  # face cl: power over time (hwsim.power.trace), layers back to back
 
     def totals(self) -> dict:
         """Whole-workload figures (each layer weighted by its ``count``)."""
@@ -108,7 +110,7 @@ class RunResult:
             "name": self.config.name, "config": self.config.model_dump(mode="json"),
             "freq_mhz": self.freq_mhz, "totals": self.totals(), "area": self.area.to_dict(),
             "layers": [lr.to_dict() for lr in self.layers], "warnings": self.warnings, "clock": self.clock,
-            "roofline": self.roofline(), "package": self.package,
+            "roofline": self.roofline(), "package": self.package, "power_trace": self.power,
         }
 
 
@@ -128,6 +130,7 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
         package = cfg.package.package_config(die_area or 1.0, name=f"{cfg.name}_package").build()
     results: list[LayerResult] = []
     warnings: list[str] = []
+    power_traces: list = []  # face cl: (layer, PowerTrace) on one timeline, layers back to back
     for i, layer in enumerate(layers):
         t0 = time.perf_counter()
         if cfg.package is not None:
@@ -143,9 +146,11 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
             rng = np.random.default_rng(cfg.seed + i)
             a = unit.pe.random_operands((layer.m, layer.k), rng)
             b = unit.pe.random_operands((layer.k, layer.n), rng)
-            run = simulate_gemm_cl(unit, a, b, trace=tracer, offchip=cfg.memory)
+            run = simulate_gemm_cl(unit, a, b, trace=tracer, offchip=cfg.memory,
+                                   activity_window=cfg.power_window_cycles)
             c, stats = run.c, run.stats
             match = bool(np.array_equal(c, gemm_fl(unit, a, b)))
+            power_traces.append((layer.name, power_trace(unit, run, tech, dram)))
             if tracer is not None:
                 tracer.offset_ps += stats.cycles * period_ps
         else:
@@ -158,7 +163,27 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
     pkg_info = None
     if cfg.package is not None:
         area, pkg_info = _package_area(cfg, area, warnings)
-    return RunResult(cfg, results, area, 1e6 / period_ps, warnings, clock, pkg_info)
+    result = RunResult(cfg, results, area, 1e6 / period_ps, warnings, clock, pkg_info)
+    if power_traces:
+        result.power = _join_traces(power_traces, period_ps)
+    return result
+
+
+def _join_traces(traces, period_ps: int) -> dict:
+    """Layers' power traces back to back on one timeline (each layer run once): window start times
+    (µs), watts per component, and which layer each window belongs to."""
+    comps = sorted({c for _, tr in traces for c in tr.energy_pj})
+    t0, times, layers, watts = 0.0, [], [], {c: [] for c in comps}
+    for name, tr in traces:
+        w = tr.watts()
+        n = len(tr.start_cycles)
+        times += (t0 + tr.start_cycles * period_ps * 1e-6).tolist()
+        layers += [name] * n
+        for c in comps:
+            watts[c] += (w[c].tolist() if c in w else [0.0] * n)
+        t0 += tr.end_cycle * period_ps * 1e-6
+    return {"window_cycles": traces[0][1].window_cycles, "time_us": times, "end_us": t0, "layer": layers,
+            "watts": watts}
 
 
 def _package_layer(cfg: RunConfig, layer: Layer, index: int, tech, dram, package, tracer, period_ps: int) -> LayerResult:

@@ -125,6 +125,8 @@ class RunConfig(BaseModel):
         None, description="off-chip DRAM/HBM feeding the unit through a DMA engine (instead of unit.memory_port)")
     package: PackageSection | None = Field(
         None, description="several dies of this unit in one package (tensor parallel over D2D links)")
+    power_window_cycles: int = Field(
+        100, ge=1, le=1 << 30, description="face cl: the power trace's window, unit cycles")
     workload: WorkloadConfig
 
     @property

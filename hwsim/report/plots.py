@@ -115,5 +115,23 @@ def roofline(data: dict, path: Path) -> Path | None:
     return _finish(fig, path)
 
 
+
+
+def power_over_time(data: dict, path: Path) -> Path | None:
+    """Stacked power per component over time (face cl runs); nothing for the cost face."""
+    pt = data.get("power_trace")
+    if not pt:
+        return None
+    t = pt["time_us"]
+    comps = [c for c, v in pt["watts"].items() if any(v)]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.stackplot(t, [pt["watts"][c] for c in comps], labels=comps, step="post")
+    ax.set_xlabel("time (µs), layers back to back")
+    ax.set_ylabel("power (W)")
+    ax.set_title(f"{data['name']}: power over time ({pt['window_cycles']}-cycle windows)")
+    ax.legend(fontsize=7, loc="upper right")
+    return _finish(fig, path)
+
+
 PLOTS = {"layer_cycles.png": layer_cycles, "utilization.png": utilization, "energy_breakdown.png": energy_breakdown,
-         "roofline.png": roofline}
+         "roofline.png": roofline, "power_over_time.png": power_over_time}

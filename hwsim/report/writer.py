@@ -114,7 +114,14 @@ def render_markdown(data: dict) -> str:
     for comp, pj in t["energy_by_component_pj"].items():
         share = pj / t["energy_pj"] if t["energy_pj"] else 0.0
         lines.append(f"| {comp} | {_fmt(pj / 1e6)} | {100 * share:.1f} % |")
-    lines += ["", "![energy breakdown](energy_breakdown.png)", "", "## Area by component", "",
+    lines += ["", "![energy breakdown](energy_breakdown.png)"]
+    pt = data.get("power_trace")
+    if pt:
+        peak = max((sum(v[i] for v in pt["watts"].values()) for i in range(len(pt["time_us"]))), default=0.0)
+        lines += ["", "## Power over time", "",
+                  f"Windows of {pt['window_cycles']} cycles, layers back to back over {_fmt(pt['end_us'])} µs; "
+                  f"peak window {_fmt(peak)} W.", "", "![power over time](power_over_time.png)"]
+    lines += ["", "## Area by component", "",
               "| component | mm² |", "| --- | ---: |"]
     for comp, mm2 in data["area"]["components_mm2"].items():
         lines.append(f"| {comp} | {_fmt(mm2)} |")

@@ -60,10 +60,15 @@ class OperandLoader(Component):
 
     def __init__(self, sim, name, clock, loads: list[Load], payloads: list[np.ndarray], dma=None, descriptors=None):
         super().__init__(sim, name, clock)
+        self.activity: list[tuple[int, str, int]] | None = None  # (cycle, counter, amount) when recording
         self.loads = loads
         self.payloads = payloads
         self.dma = dma
         self.descriptors = descriptors
+
+    def _log(self, counter: str, amount: int) -> None:
+        if self.activity is not None:
+            self.activity.append((self.clock.now_cycles, counter, amount))
 
     def run(self):
         if self.dma is not None:
@@ -75,6 +80,8 @@ class OperandLoader(Component):
             self.stats.add("loads")
             self.stats.add(f"port_bytes_{ld.operand}", ld.nbytes)
             self.stats.add(f"sram_write_{ld.operand}", ld.words)
+            self._log(f"port_bytes_{ld.operand}", ld.nbytes)
+            self._log(f"sram_write_{ld.operand}", ld.words)
             self.span(f"load:{ld.operand}:{ld.kind}", t0, self.env.now, fold=ld.fold, bytes=ld.nbytes)
 
     def _run_dma(self):
@@ -96,9 +103,11 @@ class OperandLoader(Component):
         port.deliver(Chunk(ld, values))
         delivered.succeed()
         self.stats.add("loads")
-        self.stats.add(f"port_bytes_{ld.operand}", sum(len(d.transactions(self.dma.dram.transaction_bytes))
-                                                        for d in descs) * self.dma.dram.transaction_bytes)
+        nbytes = sum(len(d.transactions(self.dma.dram.transaction_bytes)) for d in descs) * self.dma.dram.transaction_bytes
+        self.stats.add(f"port_bytes_{ld.operand}", nbytes)
         self.stats.add(f"sram_write_{ld.operand}", ld.words)
+        self._log(f"port_bytes_{ld.operand}", nbytes)
+        self._log(f"sram_write_{ld.operand}", ld.words)
         self.span(f"load:{ld.operand}:{ld.kind}", t0, self.env.now, fold=ld.fold, descriptors=len(descs))
 
 
@@ -112,17 +121,23 @@ class ResultBuffer(Component):
         super().__init__(sim, name, clock)
         self.pe = cfg.pe
         self.c = np.zeros((m, n), cfg.pe.acc_dtype)
+        self.activity: list[tuple[int, str, int]] | None = None  # (cycle, counter, amount) when recording
 
     def run(self):
         while True:
             out: FoldOutput = yield self.c_in.get()
             words = out.values.size
+            now = self.clock.now_cycles
             if out.fold.first_k:
                 self.c[out.rows, out.cols] = out.values
             else:
                 self.c[out.rows, out.cols] = self.pe.accumulate(self.c[out.rows, out.cols], out.values)
                 self.stats.add("sram_read_c", words)
+                if self.activity is not None:
+                    self.activity.append((now, "sram_read_c", words))
             self.stats.add("sram_write_c", words)
+            if self.activity is not None:
+                self.activity.append((now, "sram_write_c", words))
 
 
 class SystolicCL(Component):
@@ -152,6 +167,7 @@ class SystolicCL(Component):
             self.array = OutputArray(cfg.rows, cfg.cols, cfg.pe)
         self.finished_ps: int | None = None
         self.phase_log: list[tuple[str, int, int, int]] = []  # (kind, fold, start cycle, cycles) as simulated
+        self.activity: list[tuple[int, str, int]] | None = None  # (cycle, counter, amount) when recording
 
     def _take(self, operand: str):
         t0 = self.env.now
@@ -185,6 +201,8 @@ class SystolicCL(Component):
                     for i in range(r):  # last row first: row i ends in PE row i
                         arr.preload_cycle(tile[r - 1 - i])
                     self.stats.add(f"sram_read_{self.df.stationary}", r * c)
+                    if self.activity is not None:
+                        self.activity.append((self.clock.now_cycles, f"sram_read_{self.df.stationary}", r * c))
                     yield from self._advance("preload", fold, r)
                 elif ph.kind == "stream":
                     chunks = {}
@@ -192,24 +210,40 @@ class SystolicCL(Component):
                         chunks[op] = (yield from self._take(op)).values
                     steps = ph.cycles
                     now = self.clock.now_cycles
+                    log = self.activity
                     if isinstance(arr, OutputArray):
                         for s in range(steps):
+                            m0 = arr.macs
                             arr.step(chunks["a"][s], chunks["b"][s], cycle=now + s)
+                            if log is not None:
+                                log.append((now + s, "mac", arr.macs - m0))
                     else:
                         rows = chunks[self.df.streamed[0]]
                         for s in range(steps):
+                            m0 = arr.macs
                             arr.step(rows[s], cycle=now + s)
+                            if log is not None:
+                                log.append((now + s, "mac", arr.macs - m0))
                     for op, vals in chunks.items():
                         self.stats.add(f"sram_read_{op}", vals.size)
+                        if log is not None:  # one streamed row (or column) per cycle
+                            per = vals.size // steps if steps else 0
+                            log.extend((now + s, f"sram_read_{op}", per) for s in range(steps))
+                            if per * steps != vals.size:
+                                log.append((now + steps - 1, f"sram_read_{op}", vals.size - per * steps))
                     yield from self._advance("stream", fold, steps)
                 else:  # tail: run until the last result has left the array
                     cycles = 0
                     now = self.clock.now_cycles
+                    log = self.activity
                     while not arr.fold_done():
+                        m0 = arr.macs
                         if isinstance(arr, OutputArray):
                             arr.step(None, None, cycle=now + cycles)
                         else:
                             arr.step(None, cycle=now + cycles)
+                        if log is not None and arr.macs != m0:
+                            log.append((now + cycles, "mac", arr.macs - m0))
                         cycles += 1
                     yield from self._advance("tail", fold, cycles)
             self.stats.add("mac", arr.macs - macs0)
@@ -238,6 +272,10 @@ class ClRun:
     phases: list[tuple[str, int, int, int]]  # (kind, fold, start cycle, cycles) as simulated
     events: list[tuple[int, int, int, int, int]] | None  # (cycle, fold, col, pos, value) if recorded
     dram_stats: dict | None = None  # DRAM counters when fed from off-chip memory
+    activity: dict | None = None  # component -> [(cycle, counter, amount)] with activity_window
+    dram_windows: list | None = None  # [(cycle, DRAM counters so far)] with activity_window and offchip
+    activity_window: int | None = None
+    cycles: int | None = None
 
 
 def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
@@ -252,14 +290,18 @@ def run_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray,
 
 
 def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: str | Path | Tracer | None = None,
-                     record_outputs: bool = False, offchip=None) -> ClRun:
+                     record_outputs: bool = False, offchip=None, activity_window: int | None = None) -> ClRun:
     """:func:`run_gemm_cl` with the details a co-simulation needs: the phase timeline and, with
     ``record_outputs``, every value written into the array's output register and its cycle
     (``pos`` is the temporal index for WS/IS, the tile row for OS).
 
     ``offchip`` (:class:`hwsim.memory.offchip.OffChipConfig`) feeds the operand SRAMs from a cycle-level
     DRAM/HBM model through a DMA engine instead of the simple memory port; A and B are laid out
-    row-major in DRAM (:mod:`hwsim.systolic.layout`)."""
+    row-major in DRAM (:mod:`hwsim.systolic.layout`).
+
+    ``activity_window`` (cycles): record when every action happened (``run.activity``: (cycle, counter,
+    amount) per component) and, fed from DRAM, snapshot the DRAM counters every window
+    (``run.dram_windows``), for a power trace (:func:`hwsim.power.trace.power_trace`)."""
     a, b = check_operands(cfg, a, b)
     m, k = a.shape
     n = b.shape[1]
@@ -304,6 +346,22 @@ def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: s
     events: list | None = None
     if record_outputs:
         unit.array.events = []
+    dram_windows: list[tuple[int, dict]] | None = None
+    if activity_window is not None:
+        if isinstance(activity_window, bool) or not isinstance(activity_window, int) or activity_window < 1:
+            raise ConfigError(f"activity_window: must be a number of cycles >= 1, got {activity_window!r}")
+        unit.activity, loader.activity, cbuf.activity = [], [], []
+        if dram is not None:
+            dram_windows = []
+
+            def sample():  # DRAM counters at every window boundary until the array finishes
+                while True:
+                    yield clock.cycles(activity_window)
+                    dram_windows.append((clock.now_cycles, dram.stats.as_dict()))
+                    if unit.finished_ps is not None:
+                        return
+
+            sim.env.process(sample())
     loader.connect("a_out", a_sram)
     loader.connect("b_out", b_sram)
     unit.connect("a_in", a_sram)
@@ -332,6 +390,11 @@ def simulate_gemm_cl(cfg: SystolicConfig, a: np.ndarray, b: np.ndarray, trace: s
         fold_of = _fold_of_cycle(unit.phase_log)
         events = [(cyc, fold_of(cyc), col, pos, val) for cyc, col, pos, val in unit.array.events]
     run = ClRun(cfg.pe.finish(cbuf.c), stats, folds, unit.phase_log, events)
+    if activity_window is not None:
+        run.activity = {"array": unit.activity, "loader": loader.activity, "c_sram": cbuf.activity}
+        run.dram_windows = dram_windows
+        run.activity_window = activity_window
+        run.cycles = total
     if dram is not None:
         run.dram_stats = dram.stats.as_dict()
         stats.dram = {key: run.dram_stats[key] for key in DRAM_ACTIONS}

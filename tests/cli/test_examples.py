@@ -80,4 +80,11 @@ def test_example_runs_and_key_figures_hold(path, tmp_path):
         assert list(data["area"]["components_mm2"])[0] == "pe_array (synthesis)"
     if cfg.face == "cl":
         assert all(lay["values_match_fl"] for lay in data["layers"])
+        # power over time: the windows' energy (watts x window length) adds up to the run's energy
+        pt = data["power_trace"]
+        ends = pt["time_us"][1:] + [pt["end_us"]]
+        spans = [e - t for t, e in zip(pt["time_us"], ends)]
+        energy_uj = sum(w * s for comp in pt["watts"].values() for w, s in zip(comp, spans))
+        assert energy_uj == pytest.approx(data["totals"]["energy_pj"] / 1e6, rel=1e-6)
+        assert (tmp_path / "r" / "power_over_time.png").stat().st_size > 5_000
         assert json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
