@@ -96,25 +96,30 @@ class Space:
 
         problems = []
         for i, par in enumerate(self.spec.parameters):
-            try:
-                kind, segs = target(par.path)
-            except ValueError as err:
-                problems.append(f"parameters[{i}].path: {err}")
-                continue
-            if kind == "system":
-                msg = check_path(self.base_system, segs, "system", par.path.removeprefix("system."))
-            else:
-                sc = {k: v for k, v in self.scenario_dict.items() if k != "model"}
+            bad = False
+            for path in par.paths:
                 try:
-                    base_cfg = ServeConfig.model_validate(sc)
-                except Exception as err:  # reported below by the base check
-                    base_cfg = None
-                    problems.append(f"base: {err}")
-                msg = None
-                if segs and segs[0] != "model" and base_cfg is not None:
-                    msg = check_path(base_cfg, segs, "scenario", par.path[len(SCENARIO_PREFIX):])
-            if msg:
-                problems.append(f"parameters[{i}].path: {msg}")
+                    kind, segs = target(path)
+                except ValueError as err:
+                    problems.append(f"parameters[{i}].path: {err}")
+                    bad = True
+                    continue
+                if kind == "system":
+                    msg = check_path(self.base_system, segs, "system", path.removeprefix("system."))
+                else:
+                    sc = {k: v for k, v in self.scenario_dict.items() if k != "model"}
+                    try:
+                        base_cfg = ServeConfig.model_validate(sc)
+                    except Exception as err:  # noqa: BLE001 - reported as a base problem
+                        base_cfg = None
+                        problems.append(f"base: {err}")
+                    msg = None
+                    if segs and segs[0] != "model" and base_cfg is not None:
+                        msg = check_path(base_cfg, segs, "scenario", path[len(SCENARIO_PREFIX):])
+                if msg:
+                    problems.append(f"parameters[{i}].path: {msg}")
+                    bad = True
+            if bad:
                 continue
             labels = [p.label for p in self.spec.parameters]
             if labels.count(par.label) > 1:
@@ -145,8 +150,9 @@ class Space:
         for par in only or self.spec.parameters:
             if par.label not in point:
                 continue
-            kind, segs = target(par.path)
-            _set(system if kind == "system" else scenario, segs, point[par.label], par.path)
+            for path in par.paths:
+                kind, segs = target(path)
+                _set(system if kind == "system" else scenario, segs, point[par.label], path)
         self._couple(system, scenario)
         return {"system": system, "scenario": scenario}
 
@@ -174,14 +180,15 @@ class Space:
             scenario.setdefault("multiplier", mult)
             pe["multiplier"] = {"kind": "exact", "params": {}}
 
-    def build(self, point: dict, only=None):
+    def build(self, point: dict, only=None, resolved: dict | None = None):
         """(SystemSpec, model name/path, ServeConfig) of a point; ConfigError naming the problem."""
+        from pydantic import ValidationError
+
+        from hwsim.errors import config_error_from
         from hwsim.llm.serve import ServeConfig
         from hwsim.mapping.system import SystemSpec
-        from pydantic import ValidationError
-        from hwsim.errors import config_error_from
 
-        r = self.resolved(point, only)
+        r = resolved if resolved is not None else self.resolved(point, only)
         system, scenario = r["system"], dict(r["scenario"])
         try:
             with warnings.catch_warnings():
@@ -198,11 +205,15 @@ class Space:
 
 
 # --- area ----------------------------------------------------------------------------------------
+_TECH: dict = {}  # technology tables by name, parsed once per process
+
 def system_area(sysm) -> dict[str, float]:
     """The area model of the module docstring: ``{'area_mm2', 'units_mm2', 'sram_mm2', 'phy_mm2'}``."""
     from hwsim.power import load_tech, unit_area
 
-    tech = load_tech(sysm.technology)
+    tech = _TECH.get(sysm.technology)
+    if tech is None:
+        tech = _TECH[sysm.technology] = load_tech(sysm.technology)
     unit = unit_area(sysm.die.unit, tech).total_mm2
     sram = tech.sram_area_mm2(sysm.die.sram_bytes)
     phy = 0.0
@@ -231,7 +242,7 @@ def evaluate(spec_json: str, folder: str, point: dict) -> dict:
         space = _SPACES[key] = Space(SweepSpec.model_validate_json(spec_json), folder)
     config = space.resolved(point)
     try:
-        sysm, model, cfg = space.build(point)
+        sysm, model, cfg = space.build(point, resolved=config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             d = serve(model, sysm, cfg).to_dict()

@@ -90,9 +90,12 @@ class Range(BaseModel):
 
 
 class Parameter(BaseModel):
+    """One swept parameter: ``path`` (or a list of paths all set to the same value, e.g. a square
+    array's ``[die.unit.rows, die.unit.cols]``), ``choices`` or a ``range``."""
+
     model_config = _FROZEN
-    path: str = Field(..., min_length=1)
-    name: str | None = Field(None, description="column name (default: the path)")
+    path: str | list[str] = Field(..., min_length=1)
+    name: str | None = Field(None, description="column name (default: the path, paths joined by '+')")
     choices: list[Any] | None = Field(None, min_length=1)
     range: Range | None = None
 
@@ -104,7 +107,11 @@ class Parameter(BaseModel):
 
     @property
     def label(self) -> str:
-        return self.name or self.path
+        return self.name or "+".join(self.paths)
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.path] if isinstance(self.path, str) else list(self.path)
 
     def values(self) -> list:
         return list(self.choices) if self.choices is not None else self.range.grid()
