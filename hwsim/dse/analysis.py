@@ -77,7 +77,7 @@ def sensitivity(rows: list[dict], spec: SweepSpec) -> dict[str, dict[str, float]
                 groups[json.dumps(r.get(p.label), sort_keys=True, default=str)].append(r[o.metric])
             means = [float(np.mean(g)) for g in groups.values()]
             spread = (max(means) - min(means)) if len(means) > 1 else 0.0
-            out[o.metric][p.label] = spread / abs(overall) if overall and math.isfinite(overall) else float("nan")
+            out[o.metric][p.label] = float(spread / abs(overall)) if overall and math.isfinite(overall) else float("nan")
     return out
 
 
