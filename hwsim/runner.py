@@ -47,6 +47,7 @@ class RunResult:
     clock: dict | None = None  # synthesis timing estimate: fmax_mhz, logic_depth, node
     package: dict | None = None  # with a package: its config, area and link figures
     power: dict | None = None  # face cl: power over time (hwsim.power.trace), layers back to back
+    technology: list | None = None  # every technology number used, with its source
 
     def totals(self) -> dict:
         """Whole-workload figures (each layer weighted by its ``count``)."""
@@ -111,6 +112,7 @@ class RunResult:
             "freq_mhz": self.freq_mhz, "totals": self.totals(), "area": self.area.to_dict(),
             "layers": [lr.to_dict() for lr in self.layers], "warnings": self.warnings, "clock": self.clock,
             "roofline": self.roofline(), "package": self.package, "power_trace": self.power,
+            "technology": self.technology,
         }
 
 
@@ -164,6 +166,9 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
     if cfg.package is not None:
         area, pkg_info = _package_area(cfg, area, warnings)
     result = RunResult(cfg, results, area, 1e6 / period_ps, warnings, clock, pkg_info)
+    from hwsim.report.technology import technology_rows
+
+    result.technology = technology_rows(tech, dram)
     if power_traces:
         result.power = _join_traces(power_traces, period_ps)
     return result

@@ -105,6 +105,10 @@ def render_markdown(d: dict) -> str:
     for k, v in d["energy_by_component_uj"].items():
         lines.append(f"| {k} | {v / 1e3:.4g} |")
     lines += ["", "![energy](energy.png)"]
+    if d.get("technology"):
+        from hwsim.report.technology import technology_markdown
+
+        lines += [""] + technology_markdown(d["technology"])
     if d["warnings"]:
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in d["warnings"]]
     return "\n".join(lines) + "\n"

@@ -151,6 +151,7 @@ class ServeResult:
     ep: int
     warnings: list[str] = field(default_factory=list)
     kv: dict = field(default_factory=dict)
+    technology: list = field(default_factory=list)  # every technology number used, with its source
 
     @property
     def ttft_s(self) -> float:
@@ -215,7 +216,7 @@ class ServeResult:
             "breakdown": self.breakdown(),
             "phases": {"prefill": self.prefill.to_dict(), "decode_first": self.decode_first.to_dict(),
                        "decode_last": self.decode_last.to_dict()},
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings), "technology": list(self.technology),
         }
 
 
@@ -467,10 +468,19 @@ def serve(model: str | Path | ModelSpec, system, cfg: ServeConfig | None = None)
         micro = {"prefill": build_graph(spec, "prefill", b, cfg.prompt, prefill_chunk=cfg.prefill_chunk, **common),
                  "decode_first": build_graph(spec, "decode", b, cfg.prompt, **common),
                  "decode_last": build_graph(spec, "decode", b, cfg.prompt + cfg.generate - 1, **common)}
+    from hwsim.power import load_tech
+    from hwsim.report.technology import technology_rows
+
+    tech_rows = technology_rows(load_tech(sysm.technology), sysm.die.memory.dram.config())
+    if ev.package is not None:
+        link = ev.package.link
+        tech_rows.append({"path": f"d2d[{link.name}]", "values": f"energy_pj_per_bit = {link.energy_pj_per_bit:g}, "
+                          f"bandwidth_gbps = {link.bandwidth_gbps:g}, latency_ns = {link.latency_ps / 1000:g}",
+                          "source": "hwsim/chiplet/data/d2d_links.yaml", "citation": "", "rule": "see the preset's sources"})
     return ServeResult(spec.name, sysm.name, cfg, ev.phase(pre, "prefill", micro.get("prefill")),
                        ev.phase(d0, "decode_first", micro.get("decode_first")),
                        ev.phase(d1, "decode_last", micro.get("decode_last")), sysm.peak_flops(cfg.quant.gemm_pe_format),
-                       sysm.peak_memory_bytes_per_s(), ev.tp, ev.ep, warnings, kv_info)
+                       sysm.peak_memory_bytes_per_s(), ev.tp, ev.ep, warnings, kv_info, tech_rows)
 
 
 def _weight_bytes(spec: ModelSpec, quant: Quant) -> int:

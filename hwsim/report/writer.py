@@ -125,6 +125,10 @@ def render_markdown(data: dict) -> str:
               "| component | mm² |", "| --- | ---: |"]
     for comp, mm2 in data["area"]["components_mm2"].items():
         lines.append(f"| {comp} | {_fmt(mm2)} |")
+    if data.get("technology"):
+        from hwsim.report.technology import technology_markdown
+
+        lines += [""] + technology_markdown(data["technology"])
     lines += ["", "## How these numbers are made", "",
               "- `cycles` = compute cycles (from the first operand entering the array to the last result "
               "leaving it, fill and drain included, folds run one after another) + stall cycles (the array "

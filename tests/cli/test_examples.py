@@ -72,6 +72,9 @@ def test_example_runs_and_key_figures_hold(path, tmp_path):
         assert set(bounds) == {lay.name for lay in layers}
     assert data["totals"]["macs"] == sum(l.m * l.n * l.k * l.count for l in layers)
     assert data["totals"]["energy_pj"] > 0 and data["totals"]["area_mm2"] > 0
+    # every technology number used is listed with its source
+    assert data["technology"] and all(r["source"] for r in data["technology"])
+    assert "## Technology numbers used" in (tmp_path / "r" / "report.md").read_text()
     if cfg.area_model == "synthesis":
         clock = data["clock"]
         assert clock["fmax_mhz"] > 0 and clock["logic_depth"] > 0

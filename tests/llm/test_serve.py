@@ -110,6 +110,9 @@ def test_cli_llm_json_keys(tmp_path):
     assert {"compute_s", "memory_s", "comm_s", "bound"} <= set(d["breakdown"][0])
     assert {p.name for p in (tmp_path / "rep").iterdir()} >= {"report.md", "report.json", "roofline.png",
                                                                "breakdown.png", "energy.png"}
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "## Technology numbers used" in md and "d2d[ucie-advanced]" in md
+    assert d["technology"] and all(r["source"] for r in d["technology"])
     bad = subprocess.run([sys.executable, "-m", "hwsim", "llm", "--model", "nope", "--system", "a100_like"],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
