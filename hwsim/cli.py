@@ -827,3 +827,20 @@ def power_calibrate(
     out.print(t)
     if out_dir is not None:
         out.print(f"report -> {out_dir / 'report.md'}", highlight=False)
+
+
+@app.command("report", help="Report of a sweep store: report.html (figures embedded) and report.md.")
+def sweep_report(
+    store: Annotated[Path, typer.Argument(help="SQLite store written by hwsim sweep")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="folder (default: <store stem>_report beside it)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the written paths as JSON")] = False,
+) -> None:
+    from hwsim.dse.report import write_report
+
+    if not store.is_file():
+        raise ConfigError(f"report: {str(store)!r} is not a file")
+    paths = write_report(store, out_dir)
+    if as_json:
+        print(json.dumps({k: str(v) for k, v in paths.items()}))
+    else:
+        out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
