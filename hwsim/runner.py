@@ -126,6 +126,11 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
     unit = cfg.unit
     period_ps = Clock.period_from_mhz(unit.freq_mhz)
     dram = cfg.memory.dram.config() if cfg.memory is not None else None
+    leak_area = None  # unit area that leaks (None: no leakage)
+    if cfg.leakage and tech.node is not None and tech.node.leakage_w_per_mm2 is not None:
+        leak_area = unit_area(unit, tech).total_mm2
+    energy_of = lambda st: gemm_energy(unit, st, tech, dram, leakage=leak_area is not None,  # noqa: E731
+                                       area_mm2=leak_area)
     package = None
     if cfg.package is not None:
         die_area = unit_area(unit, tech).total_mm2 if cfg.area_model == "table" else None
@@ -136,7 +141,7 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
     for i, layer in enumerate(layers):
         t0 = time.perf_counter()
         if cfg.package is not None:
-            lr = _package_layer(cfg, layer, i, tech, dram, package, tracer, period_ps)
+            lr = _package_layer(cfg, layer, i, tech, dram, package, tracer, period_ps, energy_of)
             warnings += [f"{layer.name}: {w}" for w in lr.stats.warnings]
             lr.wall_s = time.perf_counter() - t0
             results.append(lr)
@@ -152,13 +157,13 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
                                    activity_window=cfg.power_window_cycles)
             c, stats = run.c, run.stats
             match = bool(np.array_equal(c, gemm_fl(unit, a, b)))
-            power_traces.append((layer.name, power_trace(unit, run, tech, dram)))
+            power_traces.append((layer.name, power_trace(unit, run, tech, dram, leakage_area_mm2=leak_area)))
             if tracer is not None:
                 tracer.offset_ps += stats.cycles * period_ps
         else:
             stats = gemm_cost(unit, layer.m, layer.n, layer.k, accounting=cfg.accounting, offchip=cfg.memory)
         warnings += [f"{layer.name}: {w}" for w in stats.warnings]
-        results.append(LayerResult(layer, stats, gemm_energy(unit, stats, tech, dram), match, time.perf_counter() - t0))
+        results.append(LayerResult(layer, stats, energy_of(stats), match, time.perf_counter() - t0))
         if progress is not None:
             progress(i + 1, len(layers), layer.name)
     area, clock = _area_and_clock(cfg, tech, warnings)
@@ -191,7 +196,8 @@ def _join_traces(traces, period_ps: int) -> dict:
             "watts": watts}
 
 
-def _package_layer(cfg: RunConfig, layer: Layer, index: int, tech, dram, package, tracer, period_ps: int) -> LayerResult:
+def _package_layer(cfg: RunConfig, layer: Layer, index: int, tech, dram, package, tracer, period_ps: int,
+                   energy_of) -> LayerResult:
     """One layer split over the package's dies (:mod:`hwsim.parallel`): each distinct shard shape is
     evaluated once on the chosen face; time = slowest die + the collective (cost face: alpha-beta;
     CL face: the message-level simulation); energy = all dies + D2D links."""
@@ -220,7 +226,7 @@ def _package_layer(cfg: RunConfig, layer: Layer, index: int, tech, dram, package
     slowest = max(die_stats, key=lambda st: st.cycles)
     energy: dict[str, float] = {}
     for st in die_stats:
-        for comp, pj in gemm_energy(unit, st, tech, dram).components.items():
+        for comp, pj in energy_of(st).components.items():
             energy[comp] = energy.get(comp, 0.0) + pj
     need = collective_of(layer.m, layer.n, layer.split, unit)
     comm = {"split": layer.split, "dies_used": len(parts), "collective": None, "bytes": 0, "time_ps": 0,

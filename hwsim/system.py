@@ -125,6 +125,8 @@ class RunConfig(BaseModel):
         None, description="off-chip DRAM/HBM feeding the unit through a DMA engine (instead of unit.memory_port)")
     package: PackageSection | None = Field(
         None, description="several dies of this unit in one package (tensor parallel over D2D links)")
+    leakage: bool = Field(True, description="add leakage (unit area x the technology's W/mm2 x time) to the "
+                                            "energy, when the table has node figures")
     power_window_cycles: int = Field(
         100, ge=1, le=1 << 30, description="face cl: the power trace's window, unit cycles")
     workload: WorkloadConfig

@@ -5,7 +5,8 @@ per-action bit width from the config) times a :class:`TechTable` price.
 
 Components (pJ):
 
-* ``mac``: ``stats.macs`` x (multiply at the input format + add at the accumulator format).
+* ``mac``: ``stats.macs`` x (multiply at the input format, scaled for an approximate multiplier by
+  its toggle-estimated energy relative to the exact design, + add at the accumulator format).
 * ``registers``: flip-flop bits written x energy per bit. Rule: every MAC writes one input-width
   register per *streamed* operand the PE passes on (WS/IS: 1, OS: 2) and one accumulator-width
   partial-sum register; every stationary word (WS: B, IS: A; counted by its SRAM reads) is written
@@ -104,7 +105,7 @@ def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable, dram=Non
     word_bytes = {"a": in_bytes, "b": in_bytes, "c": acc_bytes}
 
     components = {
-        "mac": stats.macs * tech.mac_energy_pj(cfg.pe.input, cfg.pe.accumulator),
+        "mac": stats.macs * mac_energy_pj(cfg, tech),
         "registers": tech.register_energy_pj(register_bits_written(cfg, stats)),
     }
     for op in ("a", "b", "c"):
@@ -128,8 +129,16 @@ def gemm_energy(cfg: SystolicConfig, stats: GemmStats, tech: TechTable, dram=Non
             area_mm2 = unit_area(cfg, tech).total_mm2
         components["leakage"] = leakage_energy_pj(tech, area_mm2, stats.cycles, cfg.freq_mhz)
 
-    warnings = []
+    return EnergyBreakdown(components=components, tech=tech.name, warnings=[])
+
+
+def mac_energy_pj(cfg: SystolicConfig, tech: TechTable) -> float:
+    """One MAC of the unit's PE: the table's multiply at the input format — scaled, for an approximate
+    multiplier, by its switching energy relative to the exact design of the same format (its RTL twin's
+    toggle estimate, :func:`hwsim.approx.energy.multiplier_energy_ratio`) — plus the accumulator add, pJ."""
+    mult = tech.mult_energy_pj(cfg.pe.input)
     if cfg.pe.multiplier.kind != "exact":
-        warnings.append(f"pe.multiplier {cfg.pe.multiplier.kind!r} is priced as an exact "
-                        f"{cfg.pe.input} multiplier (the table has no entry for approximate designs)")
-    return EnergyBreakdown(components=components, tech=tech.name, warnings=warnings)
+        from hwsim.approx.energy import multiplier_energy_ratio
+
+        mult *= multiplier_energy_ratio(cfg.pe.multiplier, cfg.pe.input)
+    return mult + tech.add_energy_pj(cfg.pe.accumulator)

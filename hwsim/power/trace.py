@@ -61,8 +61,10 @@ def action_prices(cfg: SystolicConfig, tech: TechTable) -> dict[str, dict[str, f
     in_bits, acc_bits = cfg.pe.in_fmt.bits, cfg.pe.acc_fmt.bits
     reg = tech.register_energy_pj(1)
     word = {"a": in_bits / 8, "b": in_bits / 8, "c": acc_bits / 8}
+    from hwsim.power.energy import mac_energy_pj
+
     prices: dict[str, dict[str, float]] = {
-        "mac": {"mac": tech.mac_energy_pj(cfg.pe.input, cfg.pe.accumulator),
+        "mac": {"mac": mac_energy_pj(cfg, tech),
                 "registers": (len(df.streamed) * in_bits + acc_bits) * reg},
         "port_bytes_a": {"memory_port": tech.dram_energy_pj_per_byte()},
         "port_bytes_b": {"memory_port": tech.dram_energy_pj_per_byte()},
@@ -76,9 +78,10 @@ def action_prices(cfg: SystolicConfig, tech: TechTable) -> dict[str, dict[str, f
     return prices
 
 
-def power_trace(cfg: SystolicConfig, run, tech: TechTable, dram=None) -> PowerTrace:
+def power_trace(cfg: SystolicConfig, run, tech: TechTable, dram=None, leakage_area_mm2: float | None = None) -> PowerTrace:
     """The power trace of a CL run made with ``activity_window``; ``dram`` (a DramConfig) prices the DRAM
-    windows of a run fed from off-chip memory (instead of the flat ``memory_port`` pJ/byte)."""
+    windows of a run fed from off-chip memory (instead of the flat ``memory_port`` pJ/byte);
+    ``leakage_area_mm2`` adds constant leakage power (``tech``'s W/mm² x area) in every window."""
     if run.activity is None:
         raise ConfigError("power_trace: the run has no activity record; simulate with activity_window=W")
     w = run.activity_window
@@ -121,4 +124,11 @@ def power_trace(cfg: SystolicConfig, run, tech: TechTable, dram=None) -> PowerTr
                          run.stats.dram["duration_ps"])
         ends = np.append(starts[1:], end)
         charge("dram_background", np.arange(n), bg.components["background"] * (ends - starts) / end)
-    return PowerTrace(w, Clock.period_from_mhz(cfg.freq_mhz), starts, energy, end)
+    period = Clock.period_from_mhz(cfg.freq_mhz)
+    if leakage_area_mm2 is not None:
+        from hwsim.power.energy import leakage_energy_pj
+
+        ends = np.append(starts[1:], end)
+        total = leakage_energy_pj(tech, leakage_area_mm2, end, cfg.freq_mhz)
+        charge("leakage", np.arange(n), total * (ends - starts) / end)
+    return PowerTrace(w, period, starts, energy, end)
