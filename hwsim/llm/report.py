@@ -82,6 +82,31 @@ def plot_energy(data: dict, path: Path) -> None:
     _finish(fig, path)
 
 
+def power_timeline(data: dict) -> tuple[list[float], list[float], list[str]]:
+    """Average power of each op in execution order: the prefill's ops, then one mean decode step
+    (cost faces: energy / time of each op instance; ms from the request's start)."""
+    t, starts, watts, names = 0.0, [], [], []
+    for phase in ("prefill", "decode_first"):
+        for o in data["phases"][phase]["ops"]:
+            if o["time_s"] <= 0:
+                continue
+            starts.append(t * 1e3)
+            watts.append(sum(o["energy_pj"].values()) * 1e-12 / o["time_s"])
+            names.append(f"{phase}:{o['group']}.{o['name']}")
+            t += o["time_s"]
+    return starts, watts, names
+
+
+def plot_power(data: dict, path: Path) -> None:
+    starts, watts, _ = power_timeline(data)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.step(starts, watts, where="post", color="#C44E52")
+    ax.set_xlabel("time (ms): prefill, then one decode step")
+    ax.set_ylabel("power (W)")
+    ax.set_title("power over time, op by op (whole system, dynamic)")
+    _finish(fig, path)
+
+
 def render_markdown(d: dict) -> str:
     lines = [f"# {d['model']} on {d['system']}", "",
              f"Batch {d['batch']}, prompt {d['prompt']} tokens, {d['generate']} generated tokens, {d['quant']}, "
@@ -104,7 +129,9 @@ def render_markdown(d: dict) -> str:
               "| component | mJ |", "| --- | ---: |"]
     for k, v in d["energy_by_component_uj"].items():
         lines.append(f"| {k} | {v / 1e3:.4g} |")
-    lines += ["", "![energy](energy.png)"]
+    lines += ["", "![energy](energy.png)", "", "## Power over time", "",
+              "Each op's energy over its time, in execution order (prefill, then one mean decode step).", "",
+              "![power over time](power.png)"]
     if d.get("technology"):
         from hwsim.report.technology import technology_markdown
 
@@ -123,6 +150,7 @@ def write_serve_report(data: dict, out_dir: str | Path) -> Path:
         plot_roofline(data, tmp / "roofline.png")
         plot_breakdown(data, tmp / "breakdown.png")
         plot_energy(data, tmp / "energy.png")
+        plot_power(data, tmp / "power.png")
         (tmp / "report.md").write_text(render_markdown(data))
         if out_dir.exists():
             shutil.rmtree(out_dir)

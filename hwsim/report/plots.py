@@ -133,5 +133,17 @@ def power_over_time(data: dict, path: Path) -> Path | None:
     return _finish(fig, path)
 
 
+def area_breakdown(data: dict, path: Path) -> Path:
+    """Area by component (mm²), largest first."""
+    comps = sorted(data["area"]["components_mm2"].items(), key=lambda kv: -kv[1])
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(comps) + 1.5))
+    y = list(range(len(comps)))[::-1]
+    ax.barh(y, [v for _, v in comps], color="#64B5CD")
+    ax.set_yticks(y, [k for k, _ in comps], fontsize=8)
+    ax.set_xlabel("area (mm²)")
+    ax.set_title(f"{data['name']}: area by component, total {data['area']['total_mm2']:.3g} mm²")
+    return _finish(fig, path)
+
+
 PLOTS = {"layer_cycles.png": layer_cycles, "utilization.png": utilization, "energy_breakdown.png": energy_breakdown,
-         "roofline.png": roofline, "power_over_time.png": power_over_time}
+         "roofline.png": roofline, "power_over_time.png": power_over_time, "area_breakdown.png": area_breakdown}

@@ -125,6 +125,7 @@ def render_markdown(data: dict) -> str:
               "| component | mm² |", "| --- | ---: |"]
     for comp, mm2 in data["area"]["components_mm2"].items():
         lines.append(f"| {comp} | {_fmt(mm2)} |")
+    lines += ["", "![area breakdown](area_breakdown.png)"]
     if data.get("technology"):
         from hwsim.report.technology import technology_markdown
 

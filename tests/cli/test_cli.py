@@ -119,7 +119,7 @@ workload:
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert sorted(p.name for p in out.iterdir()) == [
-        "energy_breakdown.png", "layer_cycles.png", "report.json", "report.md", "roofline.png",
+        "area_breakdown.png", "energy_breakdown.png", "layer_cycles.png", "report.json", "report.md", "roofline.png",
         "utilization.png"]
     assert json.loads((out / "report.json").read_text()) == data
     unit = SystolicConfig(rows=8, cols=8, dataflow="is", memory_port={"bandwidth_bytes_per_cycle": 8, "latency_cycles": 10})

@@ -109,7 +109,7 @@ def test_cli_llm_json_keys(tmp_path):
         assert key in d
     assert {"compute_s", "memory_s", "comm_s", "bound"} <= set(d["breakdown"][0])
     assert {p.name for p in (tmp_path / "rep").iterdir()} >= {"report.md", "report.json", "roofline.png",
-                                                               "breakdown.png", "energy.png"}
+                                                               "breakdown.png", "energy.png", "power.png"}
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "## Technology numbers used" in md and "d2d[ucie-advanced]" in md
     assert d["technology"] and all(r["source"] for r in d["technology"])
