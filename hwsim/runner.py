@@ -251,8 +251,13 @@ def _package_layer(cfg: RunConfig, layer: Layer, index: int, tech, dram, package
             time_ps = max(time_ps, leg["drain_cycles"] * noc_ps) + leg["leg_cycles"] * noc_ps
             comm.update(noc_bytes_per_die=per_die, noc_drain_ps=leg["drain_cycles"] * noc_ps,
                         noc_leg_ps=leg["leg_cycles"] * noc_ps, noc_hops=leg["hops"])
+            if tech.node is not None:  # NoC energy: bytes x hops x the node's pJ per byte per hop, both ways
+                noc_pj = 2 * per_die * leg["hops"] * tech.node_value("noc_pj_per_byte_hop") * cfg.dies
+                comm["noc_energy_pj"] = noc_pj
         comm.update(time_ps=time_ps, cycles=math.ceil(time_ps / period_ps))
     energy["d2d"] = comm["energy_pj"]
+    if comm.get("noc_energy_pj"):
+        energy["noc"] = comm["noc_energy_pj"]
     stats = replace(
         slowest, m=layer.m, n=layer.n, k=layer.k, cycles=slowest.cycles + comm["cycles"],
         comm_cycles=comm["cycles"], dies=cfg.dies, macs=sum(st.macs for st in die_stats),

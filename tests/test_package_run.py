@@ -157,6 +157,11 @@ def test_die_noc_carries_the_d2d_payload_and_both_faces_agree():
         assert c["time_ps"] == max(c["link_time_ps"], drain * 1000) + leg * 1000
         assert c["time_ps"] > c["link_time_ps"]  # NoC-bound
     assert res["cl"].values_match_fl is True
+    # NoC energy: bytes x hops x pJ per byte per hop (horowitz45 node table), both directions, every die
+    from hwsim.power import load_tech
+
+    pj = load_tech("horowitz45").node_value("noc_pj_per_byte_hop")
+    assert res["cost"].energy.components["noc"] == pytest.approx(2 * per_die * 6 * pj * 4)
 
 
 def test_die_noc_nodes_are_checked():
