@@ -1,18 +1,20 @@
-"""Design-space exploration speed: design points evaluated per minute (cost faces, the whole serving
-run per point: Llama-2-7B W8A8, batch 8, 512-token prompts, 128 generated tokens, on chiplet4
-variants; area model included).
+"""Design-space exploration speed: design points evaluated per minute on the cost faces — the whole
+serving run per point (prefill + decode, mapper search included) and the area model — over the
+243 points of ``examples/dse/llama_decode.yaml`` (Llama-2-7B W8A8, batch 8, 512-token prompts,
+128 generated tokens, on chiplet4 variants).
 
-Measured in one run, on the same 72-point grid (2 array sizes x 2 SRAM sizes x 3 HBM stack counts x
-2 multiplier designs x 3 die counts), each into a fresh store:
+Measured in one run, each into a fresh store:
 
 * serial: every point in this process, one after another (the baseline);
-* local pool: 2 worker processes (concurrent.futures), freshly started — the figure a user sees;
-* serial, warm: the serial run again on a new store — the mapper's memo in this process now holds
-  every op, so this is the rate of the sweep machinery plus the serving roll-up without the mapper's
-  tiling search (spec -> config -> validated system, serve roll-up, area, SQLite row).
+* 2 local workers: the default ``hwsim sweep`` executor (concurrent.futures process pool), freshly
+  started — the figure a user sees; points sharing a die go to a worker together;
+* serial, warm memo: the serial run again on a new store — the mapper's memo in this process now
+  holds every op, so this is the rate of the sweep machinery plus the serving roll-up without the
+  mapper's tiling search (spec -> config -> validated system, serve roll-up, area, SQLite row).
 
-Nearly all of a cold point's time is the mapper's tiling search (~0.3 s per new die and shard
-shape); every point of this grid has a die or shard shapes of its own.
+A cold point costs 0.12-0.4 s, nearly all of it the mapper's tiling search (a die it has not seen:
+~0.4 s; the same die with another die count: ~0.13 s), plus ~2 s per worker process of one-off work
+(DRAM stream model per HBM configuration, approximate-multiplier energy ratios).
 
 Issue target: >= 1,000 points per minute with 2 local workers.
 
@@ -25,46 +27,28 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
-SPEC = {
-    "name": "bench_dse",
-    "base": {"system": "chiplet4", "model": "llama-2-7b", "batch": 8, "prompt": 512, "generate": 128,
-             "quant": "W8A8"},
-    "parameters": [
-        {"name": "array", "path": ["die.unit.rows", "die.unit.cols"], "choices": [32, 64]},
-        {"name": "sram_bytes", "path": "die.sram_bytes", "choices": [8388608, 33554432]},
-        {"name": "hbm_stacks", "path": "die.memory.dram.overrides.stacks", "choices": [1, 2, 4]},
-        {"name": "multiplier", "path": "die.unit.pe.multiplier.kind", "choices": ["exact", "drum"]},
-        {"name": "dies", "path": "dies", "choices": [1, 2, 4]},
-    ],
-    "objectives": [{"metric": "tpot_ms"}, {"metric": "ttft_ms"}, {"metric": "area_mm2"}],
-    "constraints": ["area_mm2 <= 1500"],
-}
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dse" / "llama_decode.yaml"
 
 
 def main() -> None:
     from hwsim.dse.run import SerialExecutor, run_sweep
     from hwsim.dse.spec import load_spec
 
+    spec, folder = load_spec(EXAMPLE)
+    n = len(spec.grid_points())
     with tempfile.TemporaryDirectory() as tmp:
-        p = Path(tmp) / "bench_dse.yaml"
-        p.write_text(yaml.safe_dump(SPEC))
-        spec, folder = load_spec(p)
-        n = len(spec.grid_points())
         rates = {}
-        s = run_sweep(spec, folder, Path(tmp) / "serial.db", executor=SerialExecutor(), progress=False)
-        rates["serial (baseline)"] = s
+        rates["serial (baseline)"] = run_sweep(spec, folder, Path(tmp) / "serial.db", executor=SerialExecutor(),
+                                               progress=False)
         rates["2 local workers"] = run_sweep(spec, folder, Path(tmp) / "pool.db", workers=2, progress=False)
         rates["serial, warm memo"] = run_sweep(spec, folder, Path(tmp) / "warm.db", executor=SerialExecutor(),
                                                progress=False)
-        base = rates["serial (baseline)"].wall_s
-        print(f"{n} design points per run (Llama-2-7B W8A8 serving on chiplet4 variants, cost faces)")
-        for name, r in rates.items():
-            assert r.evaluated == n and r.errors == 0, (name, r)
-            print(f"  {name:20s} {r.wall_s:6.2f} s  {n / r.wall_s * 60:8.0f} points/min  "
-                  f"({base / r.wall_s:.2f}x serial)")
-        print("target: >= 1,000 points/min with 2 local workers")
+    base = rates["serial (baseline)"].wall_s
+    print(f"{n} design points per run ({EXAMPLE.name}: Llama-2-7B W8A8 serving on chiplet4 variants, cost faces)")
+    for name, r in rates.items():
+        assert r.evaluated == n and r.errors == 0, (name, r)
+        print(f"  {name:20s} {r.wall_s:6.2f} s  {n / r.wall_s * 60:8.0f} points/min  ({base / r.wall_s:.2f}x serial)")
+    print("target: >= 1,000 points/min with 2 local workers")
 
 
 if __name__ == "__main__":  # the worker processes re-import this script (TOOLCHAIN.md pitfall 13)

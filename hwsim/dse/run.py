@@ -1,7 +1,7 @@
 """Running a sweep: a point source (grid, random or Optuna ask/tell), an executor (local process pool
 or Dask distributed — one interface, one loop) and the store.
 
-The loop keeps ``2 x workers`` points in flight: it submits points, waits for any to finish, stores
+The loop keeps ``2 x workers`` tasks in flight (a task: up to ``chunk`` points sharing a die): it submits points, waits for any to finish, stores
 each result at once, tells Optuna, and submits more. Points already in the store are skipped, so
 re-running the same command after a kill resumes the sweep.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from hwsim.dse.space import Space, evaluate
+from hwsim.dse.space import Space, evaluate_many
 from hwsim.dse.spec import SweepSpec
 from hwsim.dse.store import Store, point_key
 
@@ -120,8 +120,27 @@ class GridSource:
         self.todo = [(i, p) for i, p in enumerate(self.points) if point_key(p) not in done]
         self.total = len(self.points)
 
+    def group(self, space: Space) -> None:
+        """Order the points to do so that points sharing a die are consecutive (stable)."""
+        keys = {i: space.die_key(p) for i, p in self.todo}
+        first: dict[str, int] = {}
+        for i, _ in self.todo:
+            first.setdefault(keys[i], i)
+        self.keys = keys
+        self.todo.sort(key=lambda ip: first[keys[ip[0]]])
+
     def next(self):
         return self.todo.pop(0) if self.todo else None
+
+    def next_batch(self, n: int) -> list:
+        """Up to ``n`` consecutive points sharing a die."""
+        batch = []
+        keys = getattr(self, "keys", None)
+        while self.todo and len(batch) < n:
+            if batch and (keys is None or keys[self.todo[0][0]] != keys[batch[0][0]]):
+                break
+            batch.append(self.todo.pop(0))
+        return batch
 
     def tell(self, trial, point, result, row) -> None:
         pass
@@ -235,6 +254,10 @@ class OptunaSource:
                     point[par.label] = trial.suggest_float(par.label, r.low, r.high, step=r.step, log=r.log)
         return point
 
+    def next_batch(self, n: int) -> list:
+        nxt = self.next()
+        return [] if nxt is None else [nxt]
+
     def next(self):
         if self.resume:
             return self.resume.pop(0)
@@ -292,8 +315,12 @@ def default_store(spec_path: str | Path) -> Path:
 
 def run_sweep(spec: SweepSpec, folder: str | Path, store_path: str | Path, *, budget: int | None = None,
               workers: int = 2, scheduler: str | None = None, local_cluster: int | None = None,
-              executor: Executor | None = None, progress: bool = True, study_name: str | None = None) -> SweepSummary:
-    """Run (or resume) a sweep; returns counts and wall time. ``workers=0``: in the calling process."""
+              executor: Executor | None = None, progress: bool = True, study_name: str | None = None,
+              chunk: int = 16) -> SweepSummary:
+    """Run (or resume) a sweep; returns counts and wall time. ``workers=0``: in the calling process.
+
+    Grid and random points are sent in tasks of up to ``chunk`` points sharing a die (the mapper's
+    tiling search for that die then runs once, in one worker); Optuna trials one at a time."""
     t0 = time.perf_counter()
     store = Store(store_path, spec)
     run = store.new_run()
@@ -307,6 +334,8 @@ def run_sweep(spec: SweepSpec, folder: str | Path, store_path: str | Path, *, bu
     else:
         source = OptunaSource(spec, store, budget, study_name or spec.name or Path(store_path).stem)
     skipped = len(done)
+    if kind != "optuna" and chunk > 1:
+        source.group(Space(spec, folder))
     own = executor is None
     ex = executor or make_executor(workers, scheduler, local_cluster)
     spec_json = spec.model_dump_json()
@@ -328,27 +357,27 @@ def run_sweep(spec: SweepSpec, folder: str | Path, store_path: str | Path, *, bu
         exhausted = False
         while True:
             while not exhausted and len(pending) < window:
-                nxt = source.next()
-                if nxt is None:
+                batch = source.next_batch(chunk)
+                if not batch:
                     exhausted = True
                     break
-                trial, point = nxt
-                pending[ex.submit(evaluate, spec_json, folder, point)] = (trial, point)
+                pending[ex.submit(evaluate_many, spec_json, folder, [p for _, p in batch])] = batch
             if not pending:
                 break
             for fut in ex.wait_any(pending):
-                trial, point = pending.pop(fut)
+                batch = pending.pop(fut)
                 try:
-                    result = fut.result()
+                    results = fut.result()
                 except Exception as err:  # noqa: BLE001 - a worker crash is recorded, the sweep goes on
-                    result = {"status": "error", "metrics": {}, "error": f"{type(err).__name__}: {err}",
-                              "config": None, "wall_s": None}
-                row = store.add(trial, point, result, run, key=source.key(trial, point))
-                source.tell(trial, point, result, row)
-                evaluated += 1
-                errors += result["status"] != "ok"
-                if bar is not None:
-                    bar.advance(task)
+                    results = [{"status": "error", "metrics": {}, "error": f"{type(err).__name__}: {err}",
+                                "config": None, "wall_s": None}] * len(batch)
+                for (trial, point), result in zip(batch, results):
+                    row = store.add(trial, point, result, run, key=source.key(trial, point))
+                    source.tell(trial, point, result, row)
+                    evaluated += 1
+                    errors += result["status"] != "ok"
+                    if bar is not None:
+                        bar.advance(task)
     finally:
         if bar is not None:
             bar.stop()

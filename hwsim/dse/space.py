@@ -180,6 +180,13 @@ class Space:
             scenario.setdefault("multiplier", mult)
             pe["multiplier"] = {"kind": "exact", "params": {}}
 
+    def die_key(self, point: dict) -> str:
+        """The point's die (the system without its die count and package) as JSON: points with equal
+        keys share the mapper's work, so they are sent to a worker together."""
+        system = self.resolved(point)["system"]
+        return json.dumps({k: v for k, v in system.items() if k not in ("dies", "package")}, sort_keys=True,
+                          default=str)
+
     def build(self, point: dict, only=None, resolved: dict | None = None):
         """(SystemSpec, model name/path, ServeConfig) of a point; ConfigError naming the problem."""
         from pydantic import ValidationError
@@ -256,3 +263,8 @@ def evaluate(spec_json: str, folder: str, point: dict) -> dict:
     out["config"] = json.dumps(config, sort_keys=True, default=str)
     out["wall_s"] = time.perf_counter() - t0
     return out
+
+
+def evaluate_many(spec_json: str, folder: str, points: list[dict]) -> list[dict]:
+    """:func:`evaluate` for several points in one task (points sharing a die: one mapping search)."""
+    return [evaluate(spec_json, folder, p) for p in points]
