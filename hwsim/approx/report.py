@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,10 +204,9 @@ def plot_similarity(study: dict, path: Path) -> None:
 
 def write_report(study: dict, out_dir: str | Path) -> Path:
     """Write report.json, report.md and the plots into ``out_dir`` atomically."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    from hwsim.report.atomic import write_atomically
+
+    def fill(tmp: Path) -> None:
         (tmp / "report.json").write_text(json.dumps(_clean(study), indent=2))
         plot_histograms(study, tmp / "error_histograms.png")
         plot_tradeoff(study, "area_um2", "multiplier area (µm²)", tmp / "area_vs_mred.png")
@@ -217,13 +214,8 @@ def write_report(study: dict, out_dir: str | Path) -> Path:
         if any("minilm" in r for r in study["rows"]):
             plot_similarity(study, tmp / "similarity_vs_energy.png")
         (tmp / "report.md").write_text(render_markdown(study))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return write_atomically(out_dir, fill)
 
 
 def _clean(o):

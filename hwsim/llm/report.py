@@ -4,11 +4,11 @@ stacked latency breakdown per operator, energy by component), written atomically
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import matplotlib
+
+from hwsim.report.atomic import write_atomically
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -142,20 +142,14 @@ def render_markdown(d: dict) -> str:
 
 
 def write_serve_report(data: dict, out_dir: str | Path) -> Path:
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    """Write the report folder (atomically); returns its path."""
+
+    def fill(tmp: Path) -> None:
         (tmp / "report.json").write_text(json.dumps(data, indent=2))
         plot_roofline(data, tmp / "roofline.png")
         plot_breakdown(data, tmp / "breakdown.png")
         plot_energy(data, tmp / "energy.png")
         plot_power(data, tmp / "power.png")
         (tmp / "report.md").write_text(render_markdown(data))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return write_atomically(out_dir, fill)

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
+from hwsim.report.atomic import write_atomically
 from hwsim.report.plots import PLOTS
 
 
@@ -144,25 +143,13 @@ def render_markdown(data: dict) -> str:
 
 
 def write_run_report(result, out_dir: str | Path) -> Path:
-    """Write the run's report folder; returns its path."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    """Write the run's report folder (atomically); returns its path."""
     data = result.to_dict()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         (tmp / "report.json").write_text(json.dumps(data, indent=2))
         for name, plot in PLOTS.items():
             plot(data, tmp / name)  # a plot that does not apply (e.g. no roofline) writes nothing
         (tmp / "report.md").write_text(render_markdown(data))
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return write_atomically(out_dir, fill)
