@@ -217,6 +217,7 @@ class OptunaSource:
             storage=f"sqlite:///{store.path}", study_name=study_name, load_if_exists=True, sampler=sampler,
             directions=[o.direction for o in spec.objectives])
         self.total = budget
+        self.finished = 0
         self.pending: dict[int, Any] = {}
         stored = store.trials()
         self.resume: list[tuple[int, dict]] = []

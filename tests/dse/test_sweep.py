@@ -79,6 +79,11 @@ def test_local_pool_and_dask_cluster_agree(tmp_path):
     ra = {r["key"]: r["tpot_ms"] for r in Store(tmp_path / "a.db").rows()}
     rb = {r["key"]: r["tpot_ms"] for r in Store(tmp_path / "b.db").rows()}
     assert ra == rb and len(ra) == 4
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        c = run_sweep(spec, folder, tmp_path / "c.db", scheduler=cluster.scheduler_address, progress=False)
+    assert c.executor == "DaskExecutor" and {r["key"]: r["tpot_ms"] for r in Store(tmp_path / "c.db").rows()} == ra
 
 
 def _count(db):
@@ -117,3 +122,36 @@ def test_kill_9_and_resume(tmp_path):
     for k, r in before.items():  # not recomputed: same run, same finish time
         assert (after[k]["run"], after[k]["finished_at"]) == (1, r["finished_at"])
     assert {r["run"] for k, r in after.items() if k not in before} == {2}
+
+
+def test_optuna_kill_9_and_resume(tmp_path):
+    """The same for an Optuna search: after the restart the study holds exactly `budget` finished
+    trials, each stored once, and the trials stored before the kill are untouched."""
+    p = write(tmp_path, name="ok", parameters=[{"path": "die.unit.rows", "range": {"low": 16, "high": 128, "step": 8}},
+                                               {"path": "die.unit.cols", "choices": [32, 48, 64]}],
+              search={"kind": "optuna", "sampler": "tpe", "seed": 2, "budget": 10})
+    db = tmp_path / "ok.db"
+    cmd = [sys.executable, "-m", "hwsim", "sweep", str(p), "--workers", "1", "--json"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    t0 = time.time()
+    while _count(db) < 3 and time.time() - t0 < 60 and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {r["trial"]: r for r in Store(db).rows()}
+    assert 3 <= len(before) < 10, len(before)
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = Store(db).rows()
+    import optuna
+
+    study = optuna.load_study(study_name="ok", storage=f"sqlite:///{db}")
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(done) == 10 and not [t for t in study.trials if t.state.name == "RUNNING"]
+    assert sorted(r["trial"] for r in rows) == sorted(t.number for t in done)
+    for t in done:  # the study's values are the stored ones
+        r = next(r for r in rows if r["trial"] == t.number)
+        assert t.values == [r["tpot_ms"], r["area_mm2"]]
+    after = {r["trial"]: r for r in rows}
+    for k, r in before.items():
+        assert (after[k]["run"], after[k]["finished_at"]) == (1, r["finished_at"])
