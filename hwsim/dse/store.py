@@ -30,6 +30,13 @@ def point_key(point: dict) -> str:
     return json.dumps(point, sort_keys=True, default=str)
 
 
+def _comparable(spec: SweepSpec) -> dict:
+    """The spec without its budget (a re-run may raise the budget and continue)."""
+    d = spec.model_dump(mode="json")
+    d["search"].pop("budget", None)
+    return d
+
+
 def _cell(v: Any) -> Any:
     if v is None or isinstance(v, (int, float, str)):
         return v
@@ -48,6 +55,14 @@ class Store:
             if stored is None:
                 raise FileNotFoundError(f"{self.path}: not a sweep store (no spec recorded)")
             spec = SweepSpec.model_validate_json(stored)
+        elif stored is not None:
+            old = SweepSpec.model_validate_json(stored)
+            if _comparable(old) != _comparable(spec):
+                from hwsim.errors import ConfigError
+
+                self.db.close()
+                raise ConfigError(f"store {self.path}: holds a different sweep (base, parameters, objectives, "
+                                  f"constraints or search changed); give another --store or delete it")
         self.spec = spec
         self.params = [p.label for p in spec.parameters]
         self.constraints = list(spec.constraints)

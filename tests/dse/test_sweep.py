@@ -14,6 +14,7 @@ import yaml
 from hwsim.dse.run import run_sweep
 from hwsim.dse.spec import load_spec
 from hwsim.dse.store import Store, export
+from hwsim.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {"system": "chiplet4", "model": "llama-2-7b", "batch": 1, "prompt": 16, "generate": 2}
@@ -42,6 +43,9 @@ def test_grid_in_process_store_and_exports(tmp_path):
     assert rows[1]["tpot_ms"] < rows[0]["tpot_ms"]  # 4 dies decode faster than 2
     again = run_sweep(spec, folder, tmp_path / "s.db", workers=0, progress=False)
     assert (again.evaluated, again.skipped) == (0, 4)
+    other = write(tmp_path, name="s2", constraints=["area_mm2 <= 100"])
+    with pytest.raises(ConfigError, match="holds a different sweep"):
+        run_sweep(load_spec(other)[0], folder, tmp_path / "s.db", workers=0, progress=False)
     assert export(tmp_path / "s.db", csv=tmp_path / "r.csv", parquet=tmp_path / "r.parquet") == 4
     import pyarrow.parquet as pq
 
