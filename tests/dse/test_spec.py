@@ -90,3 +90,16 @@ def test_area_model_by_hand():
     want = 4 * (16 * unit_area(s.die.unit, tech).total_mm2 + tech.sram_area_mm2(32 << 20)) + phy
     assert a["area_mm2"] == pytest.approx(want, rel=1e-12)
     assert a["units_mm2"] + a["sram_mm2"] + a["phy_mm2"] == pytest.approx(a["area_mm2"])
+
+
+def test_star_and_index_set_every_element():
+    from hwsim.dse.space import _set
+    from hwsim.dse.spec import check_path
+    from hwsim.mapping import load_system
+
+    d = {"links": [{"gbps": 1}, {"gbps": 2}], "x": {"y": [1, 2, 3]}}
+    _set(d, split_path("links[*].gbps"), 9, "links[*].gbps")
+    _set(d, split_path("x.y[1]"), 7, "x.y[1]")
+    assert d == {"links": [{"gbps": 9}, {"gbps": 9}], "x": {"y": [1, 7, 3]}}
+    assert check_path(load_system("chiplet4"), split_path("die.units[*]"), "system", "die.units[*]") == \
+        "'die.units[*]': die.units is not a list"
