@@ -8,6 +8,7 @@ together with the ``rule`` that derived it. Models never price their own actions
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -314,8 +315,14 @@ def load_tech(name_or_path: str | os.PathLike[str] = "horowitz45") -> TechTable:
     """Load a technology table: a packaged name (``"horowitz45"``) or a path to a YAML file.
 
     Raises :class:`hwsim.errors.ConfigError` with one line per problem, each naming the key.
+    Tables are frozen, so one parsed copy is shared per file content (parsing YAML is slow).
     """
     text, label = _read(name_or_path)
+    return _load_text(text, label)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_text(text: str, label: str) -> TechTable:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
