@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import ClassVar
 
 from pydantic import ValidationError
 
@@ -65,3 +66,18 @@ def format_validation_error(err: ValidationError, root: str = "") -> list[str]:
 
 def config_error_from(err: ValidationError, root: str = "") -> ConfigError:
     return ConfigError(format_validation_error(err, root))
+
+
+class ParsedConfig:
+    """Mixin for pydantic config models: ``Model.parse(data, root)`` validates a mapping and turns a
+    ValidationError into one :class:`ConfigError` line per problem, prefixed by ``root`` (default:
+    the class's ``CONFIG_ROOT``)."""
+
+    CONFIG_ROOT: ClassVar[str] = "config"
+
+    @classmethod
+    def parse(cls, data: Mapping, root: str | None = None):
+        try:
+            return cls.model_validate(dict(data) if isinstance(data, Mapping) else data)
+        except ValidationError as err:
+            raise config_error_from(err, root if root is not None else cls.CONFIG_ROOT) from None

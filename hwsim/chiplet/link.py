@@ -46,10 +46,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from hwsim.core import Channel, Clock, Component, PortDir, PortSpec, Simulation
-from hwsim.errors import ConfigError, config_error_from
+from hwsim.errors import ConfigError, ParsedConfig
 
 __all__ = [
     "D2DLinkCL", "D2DLinkConfig", "LinkRun", "flit_error_probability", "goodput_factor", "link_preset_data",
@@ -57,10 +57,11 @@ __all__ = [
 ]
 
 
-class D2DLinkConfig(BaseModel):
+class D2DLinkConfig(ParsedConfig, BaseModel):
     """One die-to-die link (``modules`` UCIe-like modules). Bandwidths are per direction."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    CONFIG_ROOT: ClassVar[str] = "link"
     name: str = Field("custom", min_length=1, description="label (the preset name)")
     package: Literal["standard", "advanced", "custom"] = Field(
         "custom", description="UCIe package class (informational): standard (2D) or advanced (2.5D)")
@@ -82,10 +83,7 @@ class D2DLinkConfig(BaseModel):
         """Validate a mapping; raise :class:`ConfigError` with one readable line per problem."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{root}: a link must be a preset name or a mapping of fields, got {data!r}")
-        try:
-            return cls.model_validate(dict(data))
-        except ValidationError as err:
-            raise config_error_from(err, root) from None
+        return super().parse(data, root)
 
     # --- bandwidth ---------------------------------------------------------------------------------
     @property

@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hwsim.chiplet.link import D2DLinkConfig, load_link
-from hwsim.errors import ConfigError, config_error_from
+from hwsim.errors import ConfigError, ParsedConfig
 
 __all__ = [
     "DieConfig", "FullTopology", "MeshTopology", "Package", "PackageConfig", "RingTopology", "SwitchTopology",
@@ -200,7 +200,7 @@ Topology = Annotated[Union[MeshTopology, RingTopology, FullTopology, SwitchTopol
 TOPOLOGY_KINDS = ("mesh", "ring", "full", "switch")
 
 
-class PackageConfig(BaseModel):
+class PackageConfig(ParsedConfig, BaseModel):
     """A package of dies joined by D2D links in one topology.
 
     ``link`` is a preset name (``ucie-advanced``), a mapping (``{preset: ucie-standard, ber: 1e-9}`` or all
@@ -209,6 +209,7 @@ class PackageConfig(BaseModel):
     """
 
     model_config = _FROZEN
+    CONFIG_ROOT: ClassVar[str] = "package"
     name: str = Field("package", min_length=1, description="label")
     dies: list[DieConfig] = Field(..., min_length=2, max_length=4096, description="the dies (ranks), in rank order")
     topology: Topology = Field(..., description="mesh (rows, cols), ring, full or switch (latency_ns, area_mm2)")
@@ -235,14 +236,6 @@ class PackageConfig(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-    @classmethod
-    def parse(cls, data: Mapping, root: str = "package") -> "PackageConfig":
-        """Validate a mapping; raise :class:`ConfigError` with one readable line per problem."""
-        try:
-            return cls.model_validate(dict(data))
-        except ValidationError as err:
-            raise config_error_from(err, root) from None
 
     @classmethod
     def uniform(cls, ranks: int, topology: str | Mapping = "ring", link: Any = "ucie-advanced",

@@ -43,12 +43,12 @@ from typing import Any, ClassVar, Literal, Protocol
 import numpy as np
 import simpy
 from pydantic import (
-    BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator,
+    BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator,
 )
 
 from hwsim.core.clock import late_timeout
 from hwsim.core import Channel, Clock, Component, PortDir, PortSpec, Simulation, Tracer
-from hwsim.errors import ConfigError, config_error_from
+from hwsim.errors import ConfigError, ParsedConfig
 
 __all__ = [
     "REPLACEMENT_POLICIES", "Cache", "CacheCL", "CacheConfig", "CacheCounts", "CacheRequest", "CacheRun",
@@ -66,7 +66,7 @@ def _posint(v: Any) -> bool:
 
 
 # --- config ---------------------------------------------------------------------------------------
-class CacheConfig(BaseModel):
+class CacheConfig(ParsedConfig, BaseModel):
     """A set-associative cache. Give ``sets`` (capacity is derived) or ``capacity_bytes`` (sets are
     derived), or both if they agree. ``line_bytes`` and ``sets`` must be powers of two.
 
@@ -76,6 +76,7 @@ class CacheConfig(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    CONFIG_ROOT: ClassVar[str] = "cache"
     line_bytes: int = Field(64, ge=1, le=1 << 16, description="bytes per line (power of two)")
     ways: int = Field(4, ge=1, le=1024, description="lines per set (associativity)")
     sets: int | None = Field(None, ge=1, le=1 << 24, description="number of sets (power of two)")
@@ -159,14 +160,6 @@ class CacheConfig(BaseModel):
         if line is not None and v > line:
             raise ValueError(f"must be <= line_bytes ({line}), got {v}")
         return v
-
-    @classmethod
-    def parse(cls, data: Mapping, root: str = "cache") -> "CacheConfig":
-        """Validate a mapping; raise :class:`ConfigError` with one readable line per problem."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            raise config_error_from(err, root) from None
 
     @property
     def line_shift(self) -> int:

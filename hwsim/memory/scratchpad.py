@@ -37,10 +37,10 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import simpy
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hwsim.core import Channel, Clock, Component, PortDir, PortSpec, Simulation, Tracer
-from hwsim.errors import ConfigError, config_error_from
+from hwsim.errors import ConfigError, ParsedConfig
 from hwsim.power.tech import TechTable
 
 __all__ = [
@@ -98,7 +98,7 @@ BANK_MAPPINGS: dict[str, BankMapping] = {m.name: m for m in (InterleavedMapping(
 
 
 # --- config ---------------------------------------------------------------------------------------
-class ScratchpadConfig(BaseModel):
+class ScratchpadConfig(ParsedConfig, BaseModel):
     """A banked SRAM scratchpad.
 
     Capacities are in bytes, latencies in cycles. Ports are per bank. With ``double_buffered``, each
@@ -106,6 +106,7 @@ class ScratchpadConfig(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    CONFIG_ROOT: ClassVar[str] = "scratchpad"
     # field order matters: each validator sees the fields above it
     word_bytes: int = Field(8, ge=1, le=4096, description="bytes per word (one access)")
     banks: int = Field(8, ge=1, le=4096, description="banks per buffer")
@@ -151,14 +152,6 @@ class ScratchpadConfig(BaseModel):
             raise ValueError(f"words per buffer ({words}) must be a multiple of interleave_words x banks = "
                              f"{v * d['banks']}, got {v}")
         return v
-
-    @classmethod
-    def parse(cls, data: Mapping, root: str = "scratchpad") -> "ScratchpadConfig":
-        """Validate a mapping; raise :class:`ConfigError` with one readable line per problem."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            raise config_error_from(err, root) from None
 
     @property
     def buffers(self) -> int:

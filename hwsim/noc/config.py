@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from hwsim.errors import config_error_from
+from hwsim.errors import ParsedConfig
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _SIZE_2D = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
@@ -52,7 +51,7 @@ def parse_size(topology: str, size: str | int) -> tuple[int, int]:
     return cols, rows
 
 
-class NocConfig(BaseModel):
+class NocConfig(ParsedConfig, BaseModel):
     """An on-chip network of input-queued wormhole routers with virtual channels and credit flow control.
 
     Timing (in cycles; see docs/noc.md): a flit written into a router input buffer in cycle ``t`` can
@@ -64,6 +63,7 @@ class NocConfig(BaseModel):
     """
 
     model_config = _FROZEN
+    CONFIG_ROOT: ClassVar[str] = "noc"
     # field order matters: each validator sees the fields above it
     topology: Literal["mesh", "torus", "ring"] = Field("mesh", description="mesh, torus (2-D) or ring (bidirectional)")
     size: str = Field("4x4", description="'COLSxROWS' for mesh/torus (e.g. '8x8'), node count for a ring ('16')")
@@ -121,14 +121,6 @@ class NocConfig(BaseModel):
                              f"(or unsafe_no_dateline=True for deadlock tests), got {v}")
         return v
 
-    @classmethod
-    def parse(cls, data: Mapping, root: str = "noc") -> "NocConfig":
-        """Validate a mapping; raise :class:`~hwsim.errors.ConfigError` with one readable line per problem."""
-        try:
-            return cls.model_validate(dict(data))
-        except ValidationError as err:
-            raise config_error_from(err, root) from None
-
     @property
     def cols(self) -> int:
         """Routers along x (a ring's node count)."""
@@ -169,7 +161,7 @@ class NocConfig(BaseModel):
         return max(1, math.ceil(size_bytes / self.flit_bytes))
 
 
-class TrafficConfig(BaseModel):
+class TrafficConfig(ParsedConfig, BaseModel):
     """Synthetic traffic: every node injects packets by an independent Bernoulli process (seeded).
 
     ``injection_rate`` is the offered load in flits per node per cycle; a node creates a packet in a
@@ -187,6 +179,7 @@ class TrafficConfig(BaseModel):
     """
 
     model_config = _FROZEN
+    CONFIG_ROOT: ClassVar[str] = "traffic"
     pattern: Literal["uniform", "transpose", "bit_complement", "hotspot"] = Field("uniform", description="destination "
                                                                                  "pattern")
     injection_rate: float = Field(0.1, gt=0, le=1, allow_inf_nan=False, description="offered load, flits/node/cycle")
@@ -212,14 +205,6 @@ class TrafficConfig(BaseModel):
         if bad:
             raise ValueError(f"node ids must be >= 0, got {bad[0]}")
         return v
-
-    @classmethod
-    def parse(cls, data: Mapping, root: str = "traffic") -> "TrafficConfig":
-        """Validate a mapping; raise :class:`~hwsim.errors.ConfigError` with one readable line per problem."""
-        try:
-            return cls.model_validate(dict(data))
-        except ValidationError as err:
-            raise config_error_from(err, root) from None
 
     def flits(self, noc: NocConfig) -> int:
         """Flits per packet on ``noc``."""
