@@ -281,28 +281,30 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
     size = dcfg.transaction_bytes
     folds, loads, phases = build_plan(cfg, m, n, k)
     layout = OperandLayout.for_unit(cfg, m, n, k, offchip.layout)
-    moved = [sum(descriptor_transactions(d, size) for d in load_descriptors(cfg, layout, folds[ld.fold], ld)) * size
-             for ld in loads]
+    descs = [load_descriptors(cfg, layout, folds[ld.fold], ld) for ld in loads]
+    moved = [sum(descriptor_transactions(d, size) for d in ds) * size for ds in descs]
     unit_ps = Clock.period_from_mhz(cfg.freq_mhz)
     window = offchip.dma.max_outstanding
-    bandwidth: dict[int, float] = {}  # bytes per unit cycle by access stride (0: sequential)
-    act_rate: dict[int, float] = {}  # activates per transaction by access stride
-    latency: dict[tuple[int, str], int] = {}  # unit cycles from issue to data, by access stride and operand
-    idle = idle_latency_cycles(dcfg)
-    fetched = {"a": 0, "b": 0}  # transactions fetched per operand
+    per_op = {"a": 0, "b": 0}  # bytes moved per operand
     for ld, b in zip(loads, moved):
-        fetched[ld.operand] += b // size
+        per_op[ld.operand] += b
+    fetched = {op: b // size for op, b in per_op.items()}  # transactions fetched per operand
     region = {"a": m * k, "b": k * n}  # elements
     cold = {op: _cold_activates(dcfg_key, -(-region[op] * cfg.pe.in_fmt.bits // 8 // size) or 1)
             for op in ("a", "b")}
-
-    def stride_of(ld) -> int:
-        """The load's access pattern, as the DRAM cost face sees it: 0 (sequential) when its rows are
-        long or contiguous, else the transaction stride it behaves like. Evaluates the pattern once."""
-        d = load_descriptors(cfg, layout, folds[ld.fold], ld)[0]
+    idle = idle_latency_cycles(dcfg)
+    bandwidth: dict[int, float] = {}  # bytes per unit cycle by access stride (0: sequential)
+    act_rate: dict[int, float] = {}  # activates per transaction by access stride
+    latency: dict[tuple[int, str], int] = {}  # unit cycles from issue to data, by access stride and operand
+    strides = []
+    for ld, ds in zip(loads, descs):
+        # the load's access pattern, as the DRAM cost face sees it: 0 (sequential) when its rows are long
+        # or contiguous, else the transaction stride it behaves like
+        d = ds[0]
         per_row = -(-d.row_bytes // size)
         stride = 0 if (per_row >= 4 or d.stride_bytes <= max(d.row_bytes, size) + size or d.rows == 1) \
             else max(1, round(d.stride_bytes / size)) * size
+        strides.append(stride)
         if stride not in bandwidth:
             bw, _, act_rate[stride] = _dram_pattern(dcfg_key, stride, window)
             bandwidth[stride] = bw * unit_ps * 1e-12
@@ -312,7 +314,6 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
             hit_rate = 1 - min(1.0, max(act_rate[stride], cold[op] / fetched[op]))
             lat_ps = (hit_rate * idle["read_hit"] + (1 - hit_rate) * idle["read_miss"]) * dcfg.period_ps
             latency[(stride, op)] = math.ceil(lat_ps / unit_ps) + offchip.dma.setup_cycles
-        return stride
 
     port_free = 0
     last_taken: dict[str, int | None] = {"a": None, "b": None}
@@ -326,7 +327,7 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
                 op = loads[computed].operand
                 prev = last_taken[op]
                 start = port_free if prev is None else max(port_free, prev)
-                stride = stride_of(loads[computed])
+                stride = strides[computed]
                 port_free = start + math.ceil(moved[computed] / bandwidth[stride])
                 ready[computed] = port_free + latency[(stride, op)]
                 computed += 1
@@ -336,11 +337,9 @@ def offchip_supply(cfg: SystolicConfig, m: int, n: int, k: int,
                 now = ready[j]
             last_taken[op] = now
         now += ph.cycles
-    per_op = {"a": 0, "b": 0}
     acts = {"a": 0.0, "b": 0.0}
-    for ld, b in zip(loads, moved):
-        per_op[ld.operand] += b
-        acts[ld.operand] += b // size * act_rate[stride_of(ld)]
+    for ld, b, stride in zip(loads, moved, strides):
+        acts[ld.operand] += b // size * act_rate[stride]
     activates = sum(max(acts[op], min(cold[op], fetched[op])) for op in acts)
     duration_ps = now * unit_ps
     refreshes = (duration_ps // (dcfg.cycles().REFI * dcfg.period_ps)) * dcfg.total_pseudo_channels \
