@@ -16,7 +16,8 @@ from hwsim.dse.spec import load_spec
 from hwsim.dse.store import Store
 
 
-def test_report_html_and_markdown(tmp_path):
+def _sweep_and_report(tmp_path):
+    """A 4-point sweep, stored and reported: (spec, report.html text)."""
     data = {"name": "rep", "base": {"system": "chiplet4", "model": "llama-2-7b", "batch": 1, "prompt": 16, "generate": 2},
             "parameters": [{"path": "die.unit.rows", "choices": [32, 64]}, {"path": "dies", "choices": [2, 4]}],
             "objectives": [{"metric": "tpot_ms"}, {"metric": "ttft_ms"}, {"metric": "area_mm2"}],
@@ -27,7 +28,11 @@ def test_report_html_and_markdown(tmp_path):
     run_sweep(spec, folder, tmp_path / "rep.db", workers=0, progress=False)
     r = CliRunner().invoke(app, ["report", str(tmp_path / "rep.db"), "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
-    html = (tmp_path / "out" / "report.html").read_text()
+    return spec, (tmp_path / "out" / "report.html").read_text()
+
+
+def test_report_html_and_markdown(tmp_path):
+    spec, html = _sweep_and_report(tmp_path)
     imgs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
     assert len(imgs) == 3 and all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
     front = analysis.pareto_front(Store(tmp_path / "rep.db").rows(), spec)
@@ -54,27 +59,19 @@ _PROBE = """<script>window.addEventListener('load', () => {
 def test_html_report_renders_every_figure_in_headless_chromium(tmp_path):
     import subprocess
 
-    data = {"name": "rep", "base": {"system": "chiplet4", "model": "llama-2-7b", "batch": 1, "prompt": 16, "generate": 2},
-            "parameters": [{"path": "die.unit.rows", "choices": [32, 64]}, {"path": "dies", "choices": [2, 4]}],
-            "objectives": [{"metric": "tpot_ms"}, {"metric": "area_mm2"}]}
-    p = tmp_path / "rep.yaml"
-    p.write_text(yaml.safe_dump(data))
-    spec, folder = load_spec(p)
-    run_sweep(spec, folder, tmp_path / "rep.db", workers=0, progress=False)
-    r = CliRunner().invoke(app, ["report", str(tmp_path / "rep.db"), "--out", str(tmp_path / "out")])
-    assert r.exit_code == 0, r.output
-    html = (tmp_path / "out" / "report.html").read_text()
-    probe = tmp_path / "probe.html"
-    probe.write_text(html.replace("</body>", _PROBE + "</body>") if "</body>" in html else html + _PROBE)
-    res = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-                          "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
-    m = re.search(r"IMAGES=(\d+) BROKEN=(\[.*?\])", res.stdout)
-    assert m, f"probe did not run: {res.stderr[-500:]}"
-    assert int(m.group(1)) == html.count("<img") >= 2 and m.group(2) == "[]"
+    def probe(html: str, name: str):
+        """(images, broken images) after Chromium loaded ``html`` with the probe appended."""
+        path = tmp_path / name
+        path.write_text(html.replace("</body>", _PROBE + "</body>") if "</body>" in html else html + _PROBE)
+        res = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                              "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120)
+        m = re.search(r"IMAGES=(\d+) BROKEN=(\[.*?\])", res.stdout)
+        assert m, f"probe did not run: {res.stderr[-500:]}"
+        return int(m.group(1)), m.group(2)
+
+    _, html = _sweep_and_report(tmp_path)
+    images, broken = probe(html, "probe.html")
+    assert images == html.count("<img") >= 2 and broken == "[]"
     # a deliberately broken image is caught by the same probe
-    bad = tmp_path / "bad.html"
-    bad.write_text(probe.read_text().replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1))
-    res = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-                          "--dump-dom", bad.as_uri()], capture_output=True, text=True, timeout=120)
-    m = re.search(r"IMAGES=(\d+) BROKEN=(\[.*?\])", res.stdout)
-    assert m and m.group(2) != "[]"
+    _, broken = probe(html.replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1), "bad.html")
+    assert broken != "[]"
