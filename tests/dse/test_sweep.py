@@ -98,6 +98,16 @@ def _count(db):
         return 0
 
 
+def _kill_9_after_3_points(cmd: list[str], db) -> None:
+    """Start ``cmd`` (a sweep storing into ``db``) and SIGKILL its process group once 3 points are stored."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    t0 = time.time()
+    while _count(db) < 3 and time.time() - t0 < 60 and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def test_kill_9_and_resume(tmp_path):
     """A real `hwsim sweep` process is killed with SIGKILL after a few points are stored; the same
     command resumes: every grid point stored exactly once, the finished ones not recomputed."""
@@ -105,12 +115,7 @@ def test_kill_9_and_resume(tmp_path):
                                               {"path": "die.unit.cols", "choices": [32, 48]}])
     db = tmp_path / "k.db"
     cmd = [sys.executable, "-m", "hwsim", "sweep", str(p), "--workers", "1", "--json"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    t0 = time.time()
-    while _count(db) < 3 and time.time() - t0 < 60 and proc.poll() is None:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_9_after_3_points(cmd, db)
     before = {r["key"]: r for r in Store(db).rows()}
     assert 3 <= len(before) < 12, len(before)
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -136,12 +141,7 @@ def test_optuna_kill_9_and_resume(tmp_path):
               search={"kind": "optuna", "sampler": "tpe", "seed": 2, "budget": 10})
     db = tmp_path / "ok.db"
     cmd = [sys.executable, "-m", "hwsim", "sweep", str(p), "--workers", "1", "--json"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    t0 = time.time()
-    while _count(db) < 3 and time.time() - t0 < 60 and proc.poll() is None:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_9_after_3_points(cmd, db)
     before = {r["trial"]: r for r in Store(db).rows()}
     assert 3 <= len(before) < 10, len(before)
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
