@@ -302,6 +302,18 @@ def _rank_blocks(plan: Plan, order: list[int]) -> list[tuple[int, int]]:
     return [blocks[r] for r in order]
 
 
+def _ring_cost(plan: Plan, phases: int, formula: str) -> Cost:
+    """``phases`` rounds of p-1 ring steps of n/p each (reduce-scatter / all-gather: 1, all-reduce: 2)."""
+    p, n = plan.ranks, Fraction(plan.nbytes)
+    edges = _ring_edges(plan.package.ring_order())
+    step, alpha, kappa, k = _tau(plan, n / p, edges)
+    h = max(plan.package.hops(u, v) for u, v in edges)
+    steps = phases * (p - 1)
+    return Cost(steps * step, formula, alpha, steps * n / p * _hop_sum(plan.package, edges),
+                {"steps": steps, "step_ps": step, "kappa": kappa, "max_hops": h,
+                 "critical_transmissions": steps * (k + h - 1)})
+
+
 class RingAllReduce(CollectiveAlgorithm):
     name = "ring"
     description = "ring reduce-scatter then ring all-gather (2(p-1) steps of n/p)"
@@ -315,14 +327,7 @@ class RingAllReduce(CollectiveAlgorithm):
         return b.transfers
 
     def cost(self, plan):
-        p, n = plan.ranks, Fraction(plan.nbytes)
-        edges = _ring_edges(plan.package.ring_order())
-        step, alpha, kappa, k = _tau(plan, n / p, edges)
-        h = max(plan.package.hops(u, v) for u, v in edges)
-        return Cost(2 * (p - 1) * step, "2(p-1)·alpha + 2(p-1)/p·n/B", alpha,
-                    2 * (p - 1) * n / p * _hop_sum(plan.package, edges),
-                    {"steps": 2 * (p - 1), "step_ps": step, "kappa": kappa, "max_hops": h,
-                     "critical_transmissions": 2 * (p - 1) * (k + h - 1)})
+        return _ring_cost(plan, 2, "2(p-1)·alpha + 2(p-1)/p·n/B")
 
 
 class RingReduceScatter(CollectiveAlgorithm):
@@ -336,14 +341,7 @@ class RingReduceScatter(CollectiveAlgorithm):
         return b.transfers
 
     def cost(self, plan):
-        p, n = plan.ranks, Fraction(plan.nbytes)
-        edges = _ring_edges(plan.package.ring_order())
-        step, alpha, kappa, k = _tau(plan, n / p, edges)
-        h = max(plan.package.hops(u, v) for u, v in edges)
-        return Cost((p - 1) * step, "(p-1)·alpha + (p-1)/p·n/B", alpha,
-                    (p - 1) * n / p * _hop_sum(plan.package, edges),
-                    {"steps": p - 1, "step_ps": step, "kappa": kappa, "max_hops": h,
-                     "critical_transmissions": (p - 1) * (k + h - 1)})
+        return _ring_cost(plan, 1, "(p-1)·alpha + (p-1)/p·n/B")
 
 
 class RingAllGather(RingReduceScatter):
