@@ -181,9 +181,13 @@ class Space:
             pe["multiplier"] = {"kind": "exact", "params": {}}
 
     def die_key(self, point: dict) -> str:
-        """The point's die (the system without its die count and package) as JSON: points with equal
-        keys share the mapper's work, so they are sent to a worker together."""
-        system = self.resolved(point)["system"]
+        """The point's die as the mapper's search sees it (the system without its die count, package and
+        PE multiplier design, which changes energy only) as JSON: points with equal keys share the
+        mapper's work, so they are sent to a worker together."""
+        system = copy.deepcopy(self.resolved(point)["system"])
+        pe = system.get("die", {}).get("unit", {}).get("pe", {})
+        if isinstance(pe, dict):
+            pe.pop("multiplier", None)
         return json.dumps({k: v for k, v in system.items() if k not in ("dies", "package")}, sort_keys=True,
                           default=str)
 

@@ -69,6 +69,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -293,6 +294,17 @@ def _classes(extent: int, tile):
     return ((full, tile), ((rem > 0).astype(np.int64) if isinstance(rem, np.ndarray) else int(rem > 0), rem))
 
 
+def _class_axes(cls, axis: int, ndim: int):
+    """(counts, extents) of :func:`_classes` stacked on ``axis`` of ``ndim`` leading class axes (full
+    tile, remainder), so that every combination of the dimensions' classes broadcasts at once."""
+    shape = [1] * ndim
+    shape[axis] = 2
+    (cf, lf), (cr, lr) = cls
+    counts = np.stack(np.broadcast_arrays(np.asarray(cf), np.asarray(cr)))
+    extents = np.stack(np.broadcast_arrays(np.asarray(lf), np.asarray(lr)))
+    return (counts.reshape(tuple(shape) + counts.shape[1:]), extents.reshape(tuple(shape) + extents.shape[1:]))
+
+
 def loop_factors(order: str, mt, nt, kt):
     """Re-read factors ``(fa, fb, fc)`` of the loop ``order`` (outer -> inner) with these trip counts:
     A is fetched ``Nt`` times if a loop indexing it (m, k) with more than one trip runs inside n, else
@@ -377,7 +389,7 @@ def footprint_bytes(tb, tm, tn, tk, a_elem: float, b_elem: float):
 RESIDENT_SETS = tuple(itertools.product((0, 1), repeat=3))  # keep (A, B, C partials) resident or not
 
 
-def traffic(order: str, tiles, ops: "Operands", batch: int, sram_bytes: int):
+def traffic(order: str | tuple[str, ...], tiles, ops: "Operands", batch: int, sram_bytes: int):
     """HBM bytes of a tiling (numpy arrays of ``tb, tm, tn, tk`` and the op's extents in ``tiles``):
     ``(reads, writes, (fa, fb, fc), resident, extra SRAM bytes)``.
 
@@ -385,30 +397,35 @@ def traffic(order: str, tiles, ops: "Operands", batch: int, sram_bytes: int):
     resident: an operand that would be re-read (A, B, or the C partial sums) stays in the SRAM next to
     the double-buffered tiles when all of it (for the batch tile) fits in what the tiles leave free;
     it is then read (or written) once. Of the resident sets that fit, the one with the fewest bytes is
-    taken (ties: the smaller set)."""
+    taken (ties: the smaller set). ``order`` may be a tuple of orders: every result then has a
+    leading axis, one row per order (the search evaluates all orders in one pass)."""
     tb, tm, tn, tk, m, n, k = tiles
     mt, nt, kt = -(-m // tm), -(-n // tn), -(-k // tk)
-    fa, fb, fc = (np.asarray(f, dtype=np.int64) for f in loop_factors(order, mt, nt, kt))
+    orders = (order,) if isinstance(order, str) else tuple(order)
+    per = [loop_factors(o, mt, nt, kt) for o in orders]
+    fa, fb, fc = (np.stack([np.broadcast_to(np.asarray(f[i], dtype=np.int64), np.shape(mt)) for f in per])
+                  for i in range(3))  # (orders, N)
     free = sram_bytes - footprint_bytes(tb, tm, tn, tk, ops.a_elem, ops.b_elem)
     size = (ops.a / batch * tb, ops.b / batch * tb, ops.c_acc / batch * tb)
-    best_r = best_w = None
-    for keep in sorted(RESIDENT_SETS, key=sum):
-        ka, kb, kc = (np.asarray(x, dtype=bool) for x in keep)
+    # the empty set always "fits" (the tiles themselves were checked)
+    best_r = ops.a * fa + ops.b * fb + (fc - 1) * ops.c_acc + ops.fixed_read
+    best_w = ops.c_out + (fc - 1) * ops.c_acc + ops.fixed_write
+    chosen = np.zeros(fa.shape, dtype=np.int64)
+    extra = np.zeros(fa.shape)
+    for keep in sorted(RESIDENT_SETS, key=sum)[1:]:
         need = sum(s * x for s, x in zip(size, keep))
-        ga, gb, gc = np.where(ka, 1, fa), np.where(kb, 1, fb), np.where(kc, 1, fc)
+        ok = need <= free  # (N,)
+        if not np.any(ok):
+            continue
+        ga, gb, gc = (1 if keep[0] else fa), (1 if keep[1] else fb), (1 if keep[2] else fc)
         reads = ops.a * ga + ops.b * gb + (gc - 1) * ops.c_acc + ops.fixed_read
         writes = ops.c_out + (gc - 1) * ops.c_acc + ops.fixed_write
-        ok = need <= free
-        if best_r is None:  # the empty set always "fits" (the tiles themselves were checked)
-            best_r, best_w = reads, writes
-            chosen = np.zeros(np.shape(reads), dtype=np.int64)
-            extra = np.zeros(np.shape(reads))
-            continue
         better = ok & (reads + writes < best_r + best_w)
         best_r, best_w = np.where(better, reads, best_r), np.where(better, writes, best_w)
-        code = ka * 1 + kb * 2 + kc * 4
-        chosen = np.where(better, code, chosen)
+        chosen = np.where(better, keep[0] * 1 + keep[1] * 2 + keep[2] * 4, chosen)
         extra = np.where(better, need, extra)
+    if isinstance(order, str):
+        return best_r[0], best_w[0], (fa[0], fb[0], fc[0]), chosen[0], extra[0]
     return best_r, best_w, (fa, fb, fc), chosen, extra
 
 
@@ -459,15 +476,15 @@ def _search(ctx: DieContext, op: Op, fmt: str, rate: float, dataflows, orders) -
     kp_full = _packed_k(np.int64(k), rate)
     b_cls, m_cls, n_cls = _classes(batch, TB), _classes(m, TM), _classes(n, TN)
 
-    # stage 1: best grid per (tb, tm, tn) and dataflow, with tk = k
+    # stage 1: best grid per (tb, tm, tn) and dataflow, with tk = k; the (full, remainder) classes of
+    # b, m and n on axes 0-2, tiles on axis 3, grids on axis 4
+    (cb, bl), (cm, ml), (cn, nl) = (_class_axes(c, i, 3) for i, c in enumerate((b_cls, m_cls, n_cls)))
+    weight = cb * cm * cn * (-(-bl // PB))
+    mp, np_ = -(-ml // PM), -(-nl // PN)
     best_grid = np.empty((len(t3), len(dataflows), 3), dtype=np.int64)
     for d, df in enumerate(dataflows):
-        total = np.zeros((len(t3), len(ctx.grids)), dtype=np.int64)
-        for (cb, bl), (cm, ml), (cn, nl) in itertools.product(b_cls, m_cls, n_cls):
-            cyc = compute_cycles_closed_form(df, R, C, -(-ml // PM), -(-nl // PN), kp_full)
-            total += cb * cm * cn * (-(-bl // PB)) * cyc
-        g = np.argmin(total, axis=1)
-        best_grid[:, d, :] = ctx.grids[g]
+        total = (weight * compute_cycles_closed_form(df, R, C, mp, np_, kp_full)).sum(axis=(0, 1, 2))
+        best_grid[:, d, :] = ctx.grids[np.argmin(total, axis=1)]
     grids_tried = total.size * len(dataflows)
 
     # stage 2: every tk that fits, with each dataflow's stage-1 grid, and every loop order
@@ -480,20 +497,19 @@ def _search(ctx: DieContext, op: Op, fmt: str, rate: float, dataflows, orders) -
     tiles = np.column_stack([t3[idx], np.concatenate(tks)])
     grids = best_grid[idx]  # (N, n_df, 3)
     tb, tm, tn, tk = (tiles[:, i] for i in range(4))
-    k_cls = _classes(k, tk)
+    # the (full, remainder) classes of b, m, n and k on axes 0-3, candidates on axis 4
+    (cb, bl), (cm, ml), (cn, nl), (ck, kl) = (
+        _class_axes(_classes(e, t), i, 4) for i, (e, t) in enumerate(((batch, tb), (m, tm), (n, tn), (k, tk))))
+    count, kp = cb * cm * cn * ck, _packed_k(kl, rate)
     compute = np.zeros((len(tiles), len(dataflows)), dtype=np.int64)
     for d, df in enumerate(dataflows):
         pb, pm, pn = grids[:, d, 0], grids[:, d, 1], grids[:, d, 2]
-        for (cb, bl), (cm, ml), (cn, nl), (ck, kl) in itertools.product(
-                _classes(batch, tb), _classes(m, tm), _classes(n, tn), k_cls):
-            cyc = compute_cycles_closed_form(df, R, C, -(-ml // pm), -(-nl // pn), _packed_k(kl, rate))
-            compute[:, d] += cb * cm * cn * ck * (-(-bl // pb)) * _rate_scale(cyc, rate)
+        cyc = compute_cycles_closed_form(df, R, C, -(-ml // pm), -(-nl // pn), kp)
+        compute[:, d] = (count * (-(-bl // pb)) * _rate_scale(cyc, rate)).sum(axis=(0, 1, 2, 3))
     mt, nt, kt = -(-m // tm), -(-n // tn), -(-k // tk)
     steps = (-(-batch // tb)) * mt * nt * kt
-    bytes_ = np.empty((len(tiles), len(orders)), dtype=np.int64)
-    for o, order in enumerate(orders):
-        r, w, _, _, _ = traffic(order, (tb, tm, tn, tk, m, n, k), ops, batch, sram)
-        bytes_[:, o] = r + w
+    r, w, _, _, _ = traffic(orders, (tb, tm, tn, tk, m, n, k), ops, batch, sram)
+    bytes_ = np.ascontiguousarray((r + w).T).astype(np.int64)  # (N, n_orders)
     compute_s = compute / ctx.freq_hz  # (N, n_df)
     memory_s = bytes_ / ctx.mem.bytes_per_s  # (N, n_orders)
     cs, ms = compute_s[:, :, None], memory_s[:, None, :]
@@ -644,6 +660,32 @@ def _gemm_format(ctx: DieContext, op: Op) -> tuple[str, float, list[str]]:
 TIE_TOLERANCE = 1e-3
 
 
+@dataclass(frozen=True)
+class _Choice:
+    """The search's pick for an op on a die (independent of energy, so shared by multiplier designs)."""
+
+    dataflow: str
+    grid: tuple[int, int, int]
+    tile: tuple[int, int, int, int]
+    order: str
+    candidates: int
+    grids_tried: int
+    search_time_s: float
+    fastest_s: float
+
+
+_CHOICES: dict = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _search_key(die_json: str) -> str:
+    """The die as the search sees it: everything but the PE's multiplier design, which changes energy
+    only (the search ranks candidates by time, then HBM bytes)."""
+    die = json.loads(die_json)
+    die.get("unit", {}).get("pe", {}).pop("multiplier", None)
+    return json.dumps(die, sort_keys=True)
+
+
 def map_op(op: Op, die: DieSpec, technology: str = "horowitz45", *, dataflows=DATAFLOWS,
            orders=ORDERS, tie_tolerance: float = TIE_TOLERANCE) -> OpCost:
     """Map one op onto one die (the caller shards ops over dies) and return its cost.
@@ -662,26 +704,51 @@ def map_op(op: Op, die: DieSpec, technology: str = "horowitz45", *, dataflows=DA
     die_json = die.model_dump_json()
     if not (isinstance(tie_tolerance, (int, float)) and 0 <= tie_tolerance < 1):
         raise ConfigError(f"tie_tolerance: must be in [0, 1), got {tie_tolerance!r}")
-    key = (die_json, technology, op.model_dump_json(exclude={"name", "note"}), dataflows, orders, tie_tolerance)
+    op_json = op.model_dump_json(exclude={"name", "note"})
+    key = (die_json, technology, op_json, dataflows, orders, tie_tolerance)
     cost = _MEMO.get(key)
     if cost is None:
         ctx = _context(die_json, technology)
         if op.is_gemm:
             fmt, rate, warnings = _gemm_format(ctx, op)
-            s = _search(ctx, op, fmt, rate, dataflows, orders)
-            i, d, o = s.choose(tie_tolerance)
-            flat = np.ravel_multi_index((i, d, o), s.time.shape)
-            cost = _evaluate_gemm(ctx, op, fmt, rate, dataflows[d], s.grids[i, d], s.tiles[i], orders[o], warnings)
-            cost.mapping["candidates"] = int(s.time.size)
-            cost.mapping["grids_tried"] = int(s.grids_tried)
-            cost.mapping["search_time_s"] = float(s.time.flat[flat])
-            cost.mapping["fastest_candidate_s"] = float(s.time.min())
+            choice_key = (_search_key(die_json), op_json, dataflows, orders, tie_tolerance)
+            choice = _CHOICES.get(choice_key)
+            if choice is None:
+                s = _search(ctx, op, fmt, rate, dataflows, orders)
+                i, d, o = s.choose(tie_tolerance)
+                choice = _Choice(dataflow=dataflows[d], grid=tuple(int(x) for x in s.grids[i, d]),
+                                 tile=tuple(int(x) for x in s.tiles[i]), order=orders[o],
+                                 candidates=int(s.time.size), grids_tried=int(s.grids_tried),
+                                 search_time_s=float(s.time[i, d, o]), fastest_s=float(s.time.min()))
+                if len(_CHOICES) >= _MEMO_MAX:
+                    _CHOICES.clear()
+                _CHOICES[choice_key] = choice
+            cost = _evaluate_gemm(ctx, op, fmt, rate, choice.dataflow, choice.grid, choice.tile, choice.order,
+                                  warnings)
+            cost.mapping["candidates"] = choice.candidates
+            cost.mapping["grids_tried"] = choice.grids_tried
+            cost.mapping["search_time_s"] = choice.search_time_s
+            cost.mapping["fastest_candidate_s"] = choice.fastest_s
         else:
             cost = _vector(ctx, op)
         if len(_MEMO) >= _MEMO_MAX:
             _MEMO.clear()
         _MEMO[key] = cost
-    return replace(cost, name=op.name, energy_pj=dict(cost.energy_pj), mapping=copy.deepcopy(cost.mapping))
+    return replace(cost, name=op.name, energy_pj=dict(cost.energy_pj), mapping=_copy_mapping(cost.mapping))
+
+
+def _copy_mapping(mapping: dict) -> dict:
+    """A copy of a memoised mapping the caller may change: scalars shared, dicts and lists (of scalars
+    or flat dicts, e.g. ``pieces``) copied — the mapping's whole depth, cheaper than ``deepcopy``."""
+    out = {}
+    for k, v in mapping.items():
+        if isinstance(v, dict):
+            v = {kk: (dict(vv) if isinstance(vv, dict) else list(vv) if isinstance(vv, list) else vv)
+                 for kk, vv in v.items()}
+        elif isinstance(v, list):
+            v = [dict(x) if isinstance(x, dict) else list(x) if isinstance(x, list) else x for x in v]
+        out[k] = v
+    return out
 
 
 def evaluate_mapping(op: Op, die: DieSpec, *, dataflow: str, grid: tuple[int, int, int],

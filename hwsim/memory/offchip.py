@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -26,14 +28,28 @@ class DramSpec(BaseModel):
         return self
 
     def config(self):
-        from hwsim.memory.dram import load_preset
-
+        """The validated :class:`~hwsim.memory.dram.DramConfig` (frozen; shared between equal specs)."""
         try:
-            return load_preset(self.preset, **self.overrides)
-        except ValidationError as err:
-            from hwsim.errors import format_validation_error
+            overrides = json.dumps(self.overrides, sort_keys=True)
+        except (TypeError, ValueError):  # not JSON-able: validate uncached (and report the field)
+            return _load(self.preset, self.overrides)
+        return _load_cached(self.preset, overrides)
 
-            raise ConfigError(format_validation_error(err, f"dram[{self.preset}]")) from None
+
+def _load(preset: str, overrides: dict):
+    from hwsim.memory.dram import load_preset
+
+    try:
+        return load_preset(preset, **overrides)
+    except ValidationError as err:
+        from hwsim.errors import format_validation_error
+
+        raise ConfigError(format_validation_error(err, f"dram[{preset}]")) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _load_cached(preset: str, overrides_json: str):
+    return _load(preset, json.loads(overrides_json))
 
 
 class OffChipConfig(BaseModel):

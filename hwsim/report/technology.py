@@ -21,9 +21,9 @@ def technology_rows(tech, dram=None) -> list[dict]:
                      "citation": tech.references.get(source, "derived" if source == "derived" else ""),
                      "rule": rule or ""})
     if dram is not None:
-        from hwsim.memory.dram.config import preset_data
+        from hwsim.memory.dram.config import _preset_data
 
-        data = preset_data()
+        data = _preset_data()  # read only
         preset = data["presets"].get(dram.name, {})
         sources = preset.get("sources", {})
         refs = data.get("references", {})

@@ -317,7 +317,7 @@ def _preset_data() -> dict:
 
 
 def preset_names() -> list[str]:
-    return sorted(preset_data()["presets"])
+    return sorted(_preset_data()["presets"])
 
 
 def parse_config(data: object, root: str = "dram") -> DramConfig:
@@ -336,10 +336,10 @@ def load_preset(name: str, **overrides: Any) -> DramConfig:
     if not isinstance(name, str):
         raise ConfigError(f"preset: must be a name ({', '.join(preset_names())}), got {name!r}")
     key = ALIASES.get(name.lower(), name.lower())
-    presets = preset_data()["presets"]
+    presets = _preset_data()["presets"]  # read-only here: the config mapping is copied below
     if key not in presets:
         raise ConfigError(f"preset: unknown DRAM preset {name!r}; presets: {', '.join(sorted(presets))}")
-    data = dict(presets[key]["config"])
+    data = copy.deepcopy(presets[key]["config"])
     data.update(overrides)
     return parse_config(data, root=f"dram[{key}]")
 
