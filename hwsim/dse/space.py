@@ -1,18 +1,12 @@
 """The design space: a point (parameter values) applied to the base system and scenario, the area
 model, and the evaluation of one point (``evaluate``, a plain function a worker process runs).
 
-**Area model** (``area_mm2``, whole system, mm², at the system's technology table):
-
-    area = dies x (units x unit_area(die.unit) + sram_area(die.sram_bytes)) + D2D PHY area
-
-* ``unit_area`` is :func:`hwsim.power.unit_area`: rows x cols x (multiplier at the PE input format +
-  adder at the accumulator format + 2 input + 1 accumulator registers) + the unit's A, B, C SRAMs;
-* ``sram_area`` is the table's ``sram_area_mm2`` of the shared on-die SRAM;
-* the PHY area is the package model's (``hwsim.chiplet`` ``Package.area()['total_phy_mm2']``: every
-  die-to-die link's PHY on both dies it joins; 0 for one die).
-
-Not included: the vector unit, the NoC, the HBM PHYs and stacks, wiring/control/clock tree, and the
-multiplier design (an approximate multiplier is priced at the exact one's area by the table).
+**Area model** (``area_mm2``, whole package, mm², at the system's technology table): the die
+roll-up of :func:`hwsim.mapping.area.system_area` (units, shared SRAM, vector unit and NoC routers
+placed at the node's utilisation, plus the D2D and host memory PHYs) times the dies, plus a switch
+die if any. ``area_mm2`` is split into ``units_mm2``, ``sram_mm2``, ``vector_mm2``, ``noc_mm2``,
+``placement_mm2`` (the utilisation's gaps), ``d2d_phy_mm2`` and ``memory_phy_mm2``; ``die_mm2`` is one
+die. An approximate multiplier is priced at the exact one's table area.
 
 **Coupled fields** when a point changes them: ``dies`` sets ``package.dies`` too (one die drops the
 package; a mesh topology is re-shaped to the most square rows x cols of the new die count; a base
@@ -216,23 +210,26 @@ class Space:
 
 
 # --- area ----------------------------------------------------------------------------------------
-_TECH: dict = {}  # technology tables by name, parsed once per process
+AREA_PARTS = {"units_mm2": "units: ", "sram_mm2": "shared SRAM", "vector_mm2": "vector unit",
+              "noc_mm2": "NoC routers", "placement_mm2": "placement overhead", "d2d_phy_mm2": "D2D PHYs",
+              "memory_phy_mm2": "memory PHYs", "switch_mm2": "switch die"}
+
+
+def area_metrics(area: dict) -> dict[str, float]:
+    """The package area (:func:`hwsim.mapping.area.system_area`) as flat metrics: ``area_mm2``,
+    ``die_mm2`` and the parts of :data:`AREA_PARTS` (they add up to ``area_mm2``)."""
+    comps = area["components_mm2"]
+    out = {"area_mm2": area["total_mm2"], "die_mm2": area["dies"][0]["die_mm2"]}
+    for key, prefix in AREA_PARTS.items():
+        out[key] = sum(v for k, v in comps.items() if k.startswith(prefix))
+    return out
+
 
 def system_area(sysm) -> dict[str, float]:
-    """The area model of the module docstring: ``{'area_mm2', 'units_mm2', 'sram_mm2', 'phy_mm2'}``."""
-    from hwsim.power import load_tech, unit_area
+    """:func:`area_metrics` of the system's package area (the module docstring's model)."""
+    from hwsim.mapping.area import system_area as package_system_area
 
-    tech = _TECH.get(sysm.technology)
-    if tech is None:
-        tech = _TECH[sysm.technology] = load_tech(sysm.technology)
-    unit = unit_area(sysm.die.unit, tech).total_mm2
-    sram = tech.sram_area_mm2(sysm.die.sram_bytes)
-    phy = 0.0
-    if sysm.package is not None:
-        phy = sysm.package.package_config(100.0).build().area()["total_phy_mm2"]
-    units = sysm.dies * sysm.die.units * unit
-    srams = sysm.dies * sram
-    return {"area_mm2": units + srams + phy, "units_mm2": units, "sram_mm2": srams, "phy_mm2": phy}
+    return area_metrics(package_system_area(sysm))
 
 
 # --- evaluation (runs in workers) ------------------------------------------------------------------
@@ -258,7 +255,7 @@ def evaluate(spec_json: str, folder: str, point: dict) -> dict:
             warnings.simplefilter("ignore")
             d = serve(model, sysm, cfg).to_dict()
         metrics = {k: v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        metrics.update(system_area(sysm))
+        metrics.update(area_metrics(d["area"]))
         out = {"status": "ok", "metrics": metrics, "error": None}
     except HwsimError as err:
         out = {"status": "error", "metrics": {}, "error": "; ".join(err.problems)}

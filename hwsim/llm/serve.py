@@ -24,7 +24,11 @@ the package model (:func:`hwsim.chiplet.run.run_collective`), capacity from the 
 first and the last context length and the two are averaged (exact when the step time is affine in the
 context length, as it is for both attention forms up to flash-tile rounding).
 
-Not modelled: overlap of communication with compute, leakage (see the power issue), speculative
+**Energy** adds the package's leakage (placed logic area x the technology's W/mm², over the whole
+request) to the per-action energies; **area** and the PE's **clock** check come from
+:mod:`hwsim.mapping.area`.
+
+Not modelled: overlap of communication with compute, speculative
 decoding, continuous batching of sequences with different lengths.
 """
 
@@ -152,6 +156,8 @@ class ServeResult:
     warnings: list[str] = field(default_factory=list)
     kv: dict = field(default_factory=dict)
     technology: list = field(default_factory=list)  # every technology number used, with its source
+    area: dict = field(default_factory=dict)  # hwsim.mapping.area.system_area: per-die and package mm², leakage
+    clock: dict = field(default_factory=dict)  # hwsim.mapping.area.system_clock
 
     @property
     def ttft_s(self) -> float:
@@ -166,12 +172,15 @@ class ServeResult:
         return self.ttft_s + self.config.generate * self.tpot_s
 
     def energy_pj(self) -> dict[str, float]:
-        """Prefill + ``generate`` decode steps (each the average of the first and last step), pJ."""
+        """Prefill + ``generate`` decode steps (each the average of the first and last step), plus the
+        package's leakage over the whole request, pJ."""
         out = dict(self.prefill.energy_pj)
         g = self.config.generate
         for ph in (self.decode_first, self.decode_last):
             for key, v in ph.energy_pj.items():
                 out[key] = out.get(key, 0.0) + v * g / 2
+        if self.area.get("leakage_w"):
+            out["leakage"] = self.area["leakage_w"] * self.total_time_s * 1e12
         return out
 
     def breakdown(self) -> list[dict]:
@@ -216,6 +225,9 @@ class ServeResult:
             "breakdown": self.breakdown(),
             "phases": {"prefill": self.prefill.to_dict(), "decode_first": self.decode_first.to_dict(),
                        "decode_last": self.decode_last.to_dict()},
+            "area_mm2": self.area.get("total_mm2"), "die_mm2": (self.area.get("dies") or [{}])[0].get("die_mm2"),
+            "leakage_w": self.area.get("leakage_w"), "fmax_mhz": self.clock.get("fmax_mhz"),
+            "area": self.area, "clock": self.clock,
             "warnings": list(self.warnings), "technology": list(self.technology),
         }
 
@@ -477,10 +489,16 @@ def serve(model: str | Path | ModelSpec, system, cfg: ServeConfig | None = None)
         tech_rows.append({"path": f"d2d[{link.name}]", "values": f"energy_pj_per_bit = {link.energy_pj_per_bit:g}, "
                           f"bandwidth_gbps = {link.bandwidth_gbps:g}, latency_ns = {link.latency_ps / 1000:g}",
                           "source": "hwsim/chiplet/data/d2d_links.yaml", "citation": "", "rule": "see the preset's sources"})
+    from hwsim.mapping.area import system_area, system_clock
+
+    area = system_area(sysm)
+    clock = system_clock(sysm)
+    if clock.get("warning"):
+        warnings.append(clock["warning"])
     return ServeResult(spec.name, sysm.name, cfg, ev.phase(pre, "prefill", micro.get("prefill")),
                        ev.phase(d0, "decode_first", micro.get("decode_first")),
                        ev.phase(d1, "decode_last", micro.get("decode_last")), sysm.peak_flops(cfg.quant.gemm_pe_format),
-                       sysm.peak_memory_bytes_per_s(), ev.tp, ev.ep, warnings, kv_info, tech_rows)
+                       sysm.peak_memory_bytes_per_s(), ev.tp, ev.ep, warnings, kv_info, tech_rows, area, clock)
 
 
 def _weight_bytes(spec: ModelSpec, quant: Quant) -> int:

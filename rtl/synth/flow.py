@@ -4,7 +4,9 @@ Flow: ``synth -flatten``; flip-flops legalised to plain ``$_DFF_P_`` (enables an
 gates, so the transistor count is complete); ``abc`` maps to 2-input gates; ``stat -tech cmos``
 gives cells by type and a transistor estimate; ``ltp -noff`` the longest combinational path in
 gates (the logic depth). Results are cached by a hash of the Verilog and the script, so repeating a
-synthesis is instant (``$HWSIM_CACHE_DIR``, default ``~/.cache/hwsim``).
+synthesis is instant (``$HWSIM_CACHE_DIR``, default ``~/.cache/hwsim``). :func:`synthesize_keyed`
+adds a second key that skips even the Verilog generation (~0.4-1 s per design): the block's name and
+parameters, the flow, the Amaranth version and a hash of every RTL source file in ``rtl/``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import json
 import os
 import re
 import shutil
+import functools
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -96,6 +100,49 @@ def synthesize(component: wiring.Component, name: str) -> SynthResult:
     return result
 
 
+@functools.lru_cache(maxsize=1)
+def rtl_source_digest() -> str:
+    """Hash of every Python source of the ``rtl`` package and the Amaranth version: a parameter-keyed
+    synthesis result is reused only while the RTL that generated it is unchanged."""
+    import amaranth
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(getattr(amaranth, "__version__", "?").encode())
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+_KEYED: dict[str, SynthResult] = {}
+
+
+def synthesize_keyed(name: str, params: dict, build: Callable[[], wiring.Component]) -> SynthResult:
+    """:func:`synthesize` of ``build()`` cached by ``name`` + ``params`` (JSON) + flow + RTL sources,
+    in this process and on disk, so a repeat costs neither the Verilog generation nor Yosys."""
+    text = json.dumps({"name": name, "params": params}, sort_keys=True, default=str)
+    key = hashlib.sha256((FLOW_VERSION + SCRIPT + rtl_source_digest() + text).encode()).hexdigest()[:16]
+    hit = _KEYED.get(key)
+    if hit is not None:
+        return hit
+    path = cache_dir() / f"{name}-p{key}.json"
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+            data["cached"] = True
+            result = _KEYED[key] = SynthResult(**data)
+            return result
+        except (ValueError, TypeError):
+            pass  # a damaged entry: synthesise again and overwrite it
+    result = synthesize(build(), name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(result.to_dict()))
+    tmp.replace(path)
+    _KEYED[key] = result
+    return result
+
+
 def _parse(name: str, stat: dict, ltp: str, digest: str) -> SynthResult:
     design = stat["design"]
     by_type = {k: int(v) for k, v in design["num_cells_by_type"].items()}
@@ -125,17 +172,19 @@ def synth_block(block: str, cfg=None, dataflow: str = "ws", width: int = 8, dept
 
     if block == "pe":
         pe = cfg.pe
-        return synthesize(MacPE(pe, cfg.dataflow), f"mac_pe_{cfg.dataflow}_{pe.input}_{pe.accumulator}_{pe.multiplier.kind}")
+        return synthesize_keyed(f"mac_pe_{cfg.dataflow}_{pe.input}_{pe.accumulator}_{pe.multiplier.kind}",
+                                {"pe": pe.model_dump(), "dataflow": cfg.dataflow}, lambda: MacPE(pe, cfg.dataflow))
     if block == "multiplier":
         pe = cfg.pe
-        return synthesize(multiplier_rtl(pe.multiplier.kind, pe.in_fmt, pe.multiplier.params),
-                          f"mult_{pe.multiplier.kind}_{pe.input}")
+        return synthesize_keyed(f"mult_{pe.multiplier.kind}_{pe.input}", {"pe": pe.model_dump()},
+                                lambda: multiplier_rtl(pe.multiplier.kind, pe.in_fmt, pe.multiplier.params))
     if block == "array":
         from rtl.cosim.runner import array_name
 
-        return synthesize(SystolicArray(cfg), array_name(cfg))
+        return synthesize_keyed(array_name(cfg), {"unit": cfg.model_dump()}, lambda: SystolicArray(cfg))
     if block == "fifo":
-        return synthesize(StreamFIFO(width, depth), f"stream_fifo_w{width}_d{depth}")
+        return synthesize_keyed(f"stream_fifo_w{width}_d{depth}", {}, lambda: StreamFIFO(width, depth))
     if block == "link":
-        return synthesize(CreditLink(width, latency, credits), f"credit_link_w{width}_l{latency}_c{credits}")
+        return synthesize_keyed(f"credit_link_w{width}_l{latency}_c{credits}", {},
+                                lambda: CreditLink(width, latency, credits))
     raise ConfigError(f"BLOCK: must be one of {', '.join(BLOCKS)}, got {block!r}")

@@ -79,17 +79,28 @@ def test_dies_coupling_and_star_paths(tmp_path):
 
 def test_area_model_by_hand():
     from hwsim.mapping import load_system
+    from hwsim.noc.area import network_area
     from hwsim.power import load_tech, unit_area
+    from hwsim.power.die import default_utilization, memory_phy
 
     s = load_system("chiplet4")
     tech = load_tech(s.technology)
     a = system_area(s)
-    # 2x2 mesh: 4 links, a PHY on both ends of each
-    phy = s.package.package_config(100.0).build().area()["total_phy_mm2"]
-    assert phy > 0
-    want = 4 * (16 * unit_area(s.die.unit, tech).total_mm2 + tech.sram_area_mm2(32 << 20)) + phy
-    assert a["area_mm2"] == pytest.approx(want, rel=1e-12)
-    assert a["units_mm2"] + a["sram_mm2"] + a["phy_mm2"] == pytest.approx(a["area_mm2"])
+    # 2x2 mesh: every die has 2 links; a PHY on both ends of each link
+    pkg = s.package.package_config(100.0).build()
+    d2d = pkg.area()["total_phy_mm2"]
+    assert d2d > 0
+    placed = (16 * unit_area(s.die.unit, tech).total_mm2 + tech.sram_area_mm2(32 << 20)
+              + s.die.vector.lanes * (tech.mult_area_um2("fp32") + tech.add_area_um2("fp32")) * 1e-6
+              + network_area(s.package.noc, tech).total_mm2)
+    hbm = memory_phy(s.die.memory.dram.config())["area_mm2"]
+    die = placed / default_utilization() + d2d / 4 + hbm
+    assert a["die_mm2"] == pytest.approx(die, rel=1e-12)
+    assert a["area_mm2"] == pytest.approx(4 * die, rel=1e-12)
+    parts = sum(v for k, v in a.items() if k not in ("area_mm2", "die_mm2"))
+    assert parts == pytest.approx(a["area_mm2"], rel=1e-12)
+    assert a["d2d_phy_mm2"] == pytest.approx(d2d, rel=1e-12)
+    assert a["memory_phy_mm2"] == pytest.approx(4 * hbm, rel=1e-12)
 
 
 def test_star_and_index_set_every_element():
