@@ -42,6 +42,7 @@ Tech table to synthesis node: a :class:`~hwsim.power.tech.TechTable` maps to the
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -99,17 +100,28 @@ def vc_state_bits(noc: NocConfig) -> int:
     return P * V * (per_input_vc + per_output_vc)
 
 
-def router_synthesis(noc: NocConfig, core: bool | None = None) -> dict[str, SynthResult]:
-    """Synthesis of the router's switch allocator and crossbar (cached by :func:`rtl.synth.synthesize`);
-    with ``core`` (default: when ``router_cycles == 1``) also the allocator driving the crossbar."""
+@functools.lru_cache(maxsize=64)
+def _synth(block: str, ports: int, vcs: int, width: int) -> SynthResult:
+    """One block's synthesis, kept per process (generating the Verilog that keys the on-disk cache of
+    :func:`rtl.synth.synthesize` costs about a second for a 128-bit crossbar)."""
     from rtl.noc import Crossbar, RouterCore, SwitchAllocator
     from rtl.synth import synthesize
 
+    if block == "switch_allocator":
+        return synthesize(SwitchAllocator(ports, vcs), f"noc_sw_alloc_p{ports}_v{vcs}")
+    if block == "crossbar":
+        return synthesize(Crossbar(ports, width), f"noc_crossbar_p{ports}_w{width}")
+    return synthesize(RouterCore(ports, vcs, width), f"noc_sa_st_core_p{ports}_v{vcs}_w{width}")
+
+
+def router_synthesis(noc: NocConfig, core: bool | None = None) -> dict[str, SynthResult]:
+    """Synthesis of the router's switch allocator and crossbar (cached on disk by
+    :func:`rtl.synth.synthesize` and per process here); with ``core`` (default: when ``router_cycles == 1``)
+    also the allocator driving the crossbar (``sa_st_core``). Treat the results as read-only."""
     P, V, W = router_ports(noc), noc.vcs, flit_bits(noc)
-    out = {"switch_allocator": synthesize(SwitchAllocator(P, V), f"noc_sw_alloc_p{P}_v{V}"),
-           "crossbar": synthesize(Crossbar(P, W), f"noc_crossbar_p{P}_w{W}")}
+    out = {"switch_allocator": _synth("switch_allocator", P, V, 0), "crossbar": _synth("crossbar", P, 0, W)}
     if core if core is not None else noc.router_cycles == 1:
-        out["sa_st_core"] = synthesize(RouterCore(P, V, W), f"noc_sa_st_core_p{P}_v{V}_w{W}")
+        out["sa_st_core"] = _synth("sa_st_core", P, V, W)
     return out
 
 
