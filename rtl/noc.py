@@ -46,6 +46,17 @@ def _check(name: str, value: int, low: int, high: int) -> None:
         raise ConfigError(f"{name}: must be an integer in [{low}, {high}], got {value!r}")
 
 
+def _checked(design: object, *checks: tuple[str, int, int, int]) -> None:
+    """Run :func:`_check` on each ``(name, value, low, high)``; a rejected design is marked used so that
+    Amaranth does not also warn that it was never elaborated."""
+    try:
+        for check in checks:
+            _check(*check)
+    except ConfigError:
+        design._MustUse__used = True
+        raise
+
+
 def _lowest_set(m: Module, bits: Signal | object, n: int, name: str) -> Signal:
     """One-hot of the lowest set bit of ``bits`` (n wide), zero if none: ``g[i] = b[i] & ~|b[:i]``."""
     out = Signal(n, name=name)
@@ -57,7 +68,7 @@ class RoundRobinArbiter(wiring.Component):
     """``n``-way round-robin arbiter (see module docstring)."""
 
     def __init__(self, n: int):
-        _check("n", n, 1, MAX_PORTS * MAX_VCS)
+        _checked(self, ("n", n, 1, MAX_PORTS * MAX_VCS))
         self.n = n
         super().__init__({"req": In(n), "advance": In(1), "grant": Out(n)})
 
@@ -84,8 +95,7 @@ class SwitchAllocator(wiring.Component):
     """Separable input-first switch allocator for ``ports`` inputs/outputs and ``vcs`` VCs per input."""
 
     def __init__(self, ports: int, vcs: int):
-        _check("ports", ports, 2, MAX_PORTS)
-        _check("vcs", vcs, 1, MAX_VCS)
+        _checked(self, ("ports", ports, 2, MAX_PORTS), ("vcs", vcs, 1, MAX_VCS))
         self.ports, self.vcs = ports, vcs
         super().__init__({"req": In(ports * vcs * ports), "vc_grant": Out(ports * vcs),
                           "out_grant": Out(ports * ports)})
@@ -127,8 +137,7 @@ class Crossbar(wiring.Component):
     """``ports`` x ``ports`` crossbar of ``width``-bit flits with one-hot selects per output."""
 
     def __init__(self, ports: int, width: int):
-        _check("ports", ports, 2, MAX_PORTS)
-        _check("width", width, 1, MAX_WIDTH)
+        _checked(self, ("ports", ports, 2, MAX_PORTS), ("width", width, 1, MAX_WIDTH))
         self.ports, self.width = ports, width
         super().__init__({"inp": In(ports * width), "sel": In(ports * ports), "out": Out(ports * width),
                           "out_valid": Out(ports)})
@@ -152,9 +161,7 @@ class RouterCore(wiring.Component):
     (the VC read multiplexer is not included); ``out``/``out_valid`` as :class:`Crossbar`."""
 
     def __init__(self, ports: int, vcs: int, width: int):
-        _check("ports", ports, 2, MAX_PORTS)
-        _check("vcs", vcs, 1, MAX_VCS)
-        _check("width", width, 1, MAX_WIDTH)
+        _checked(self, ("ports", ports, 2, MAX_PORTS), ("vcs", vcs, 1, MAX_VCS), ("width", width, 1, MAX_WIDTH))
         self.ports, self.vcs, self.width = ports, vcs, width
         super().__init__({"req": In(ports * vcs * ports), "inp": In(ports * width), "vc_grant": Out(ports * vcs),
                           "out": Out(ports * width), "out_valid": Out(ports)})
