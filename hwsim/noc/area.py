@@ -100,18 +100,17 @@ def vc_state_bits(noc: NocConfig) -> int:
     return P * V * (per_input_vc + per_output_vc)
 
 
-@functools.lru_cache(maxsize=64)
 def _synth(block: str, ports: int, vcs: int, width: int) -> SynthResult:
-    """One block's synthesis, kept per process (generating the Verilog that keys the on-disk cache of
-    :func:`rtl.synth.synthesize` costs about a second for a 128-bit crossbar)."""
+    """One block's synthesis, cached by its parameters in this process and on disk
+    (:func:`rtl.synth.synthesize_keyed`: a repeat costs neither Verilog generation nor Yosys)."""
     from rtl.noc import Crossbar, RouterCore, SwitchAllocator
-    from rtl.synth import synthesize
+    from rtl.synth.flow import synthesize_keyed
 
     if block == "switch_allocator":
-        return synthesize(SwitchAllocator(ports, vcs), f"noc_sw_alloc_p{ports}_v{vcs}")
+        return synthesize_keyed(f"noc_sw_alloc_p{ports}_v{vcs}", {}, lambda: SwitchAllocator(ports, vcs))
     if block == "crossbar":
-        return synthesize(Crossbar(ports, width), f"noc_crossbar_p{ports}_w{width}")
-    return synthesize(RouterCore(ports, vcs, width), f"noc_sa_st_core_p{ports}_v{vcs}_w{width}")
+        return synthesize_keyed(f"noc_crossbar_p{ports}_w{width}", {}, lambda: Crossbar(ports, width))
+    return synthesize_keyed(f"noc_sa_st_core_p{ports}_v{vcs}_w{width}", {}, lambda: RouterCore(ports, vcs, width))
 
 
 def router_synthesis(noc: NocConfig, core: bool | None = None) -> dict[str, SynthResult]:
@@ -126,12 +125,12 @@ def router_synthesis(noc: NocConfig, core: bool | None = None) -> dict[str, Synt
 
 
 def logic_area_mm2(transistors: int, tech: TechTable) -> float:
-    """Placed area of ``transistors`` of logic at ``tech``'s node, mm²: transistors / (the table's
-    ``node.logic_density_mtr_per_mm2`` x 1e6) / ``nodes.yaml``'s utilisation."""
-    from rtl.synth import load_nodes
-
+    """Cell area of ``transistors`` of logic at ``tech``'s node, mm²: transistors / (the table's
+    ``node.logic_density_mtr_per_mm2`` x 1e6). Like the register-priced buffers it excludes placement
+    gaps: the die roll-up (:func:`hwsim.power.die.die_area`) divides every placed block by the
+    utilisation once."""
     density = _tech(tech).node_value("logic_density_mtr_per_mm2")
-    return transistors / (density * 1e6) / load_nodes().utilization.value
+    return transistors / (density * 1e6)
 
 
 def router_area(noc: NocConfig, tech: TechTable) -> AreaBreakdown:

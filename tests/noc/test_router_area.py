@@ -44,10 +44,11 @@ def test_router_area_roll_up_by_hand():
     assert a.components["vc_state"] == pytest.approx(140 * reg * 1e-6, rel=1e-12)
     util = load_nodes().utilization.value
     for key in ("switch_allocator", "crossbar"):
-        want = syn[key].transistors / (3.33e6 * util)
+        want = syn[key].transistors / 3.33e6  # cell area: the die roll-up applies the utilisation
         assert a.components[key] == pytest.approx(want, rel=1e-12)
-        # same density in both tables at 45 nm: equals rtl.synth's own conversion
-        assert a.components[key] == pytest.approx(load_nodes().area_mm2(syn[key].transistors, "45nm"), rel=1e-12)
+        # same density in both tables at 45 nm: rtl.synth's conversion is this over the utilisation
+        assert a.components[key] / util == pytest.approx(load_nodes().area_mm2(syn[key].transistors, "45nm"),
+                                                         rel=1e-12)
     assert a.total_mm2 == pytest.approx(math.fsum(a.components.values()))
     assert a.tech == "horowitz45"
 
@@ -128,7 +129,7 @@ def test_tech_to_node_mapping():
     with pytest.raises(ConfigError, match=r"^tech: table 'n28' is at 28nm"):
         synth_node_of(load_tech("n28"))
     # n28 has no nodes.yaml entry but its own sourced density prices the area
-    assert logic_area_mm2(1_000_000, load_tech("n28")) == pytest.approx(1 / 9.25 / load_nodes().utilization.value)
+    assert logic_area_mm2(1_000_000, load_tech("n28")) == pytest.approx(1 / 9.25)
 
 
 def test_bad_input_names_the_field():
