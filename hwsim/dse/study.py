@@ -161,6 +161,8 @@ def load_stored_study(store_path: str | Path, spec: SweepSpec):
     """The store's Optuna study (mirrored or searched), or None when the store has none — checked
     with plain SQLite first, as opening the RDB storage would create Optuna's tables. The name is the
     one recorded in ``meta`` (stores written before it was recorded: the default name)."""
+    if not Path(store_path).is_file():
+        raise FileNotFoundError(f"{store_path}: no such sweep store")
     name = stored_study_name(store_path) or default_study_name(spec, store_path)
     with sqlite3.connect(str(store_path), timeout=60) as db:
         has = db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='studies'").fetchone()
