@@ -759,12 +759,15 @@ def sweep_run(
     store_path = store or default_store(spec)
     summary = run_sweep(sw, folder, store_path, budget=budget, workers=workers, scheduler=scheduler,
                         local_cluster=local_cluster, progress=True)
+    from hwsim.dse.study import load_stored_study
+
     st = Store(store_path)
     try:
         rows = st.rows()
     finally:
         st.close()
-    result = {"summary": summary.to_dict(), "analysis": analysis.summarize(rows, sw)}
+    result = {"summary": summary.to_dict(), "analysis": analysis.summarize(rows, sw, load_stored_study(store_path, sw),
+                                                                              importance=as_json)}
     if as_json:
         print(json.dumps(result, default=str))
         return

@@ -4,8 +4,9 @@ file) and ``report.md`` (the same tables, figures as PNG files beside it).
 Figures: the Pareto scatter of the first two objectives (all successful points, feasible or not, the
 front marked), the pairwise scatter of every pair of objectives, and parallel coordinates over the
 parameters and objectives (each axis scaled to its min..max; non-numeric values by their order of
-appearance; front points drawn in colour). Tables: the front, the sensitivity, the best design per
-constraint.
+appearance; front points drawn in colour), and the fANOVA importance of every parameter per
+objective (bars, :func:`hwsim.dse.analysis.param_importances` on the store's Optuna study). Tables:
+the front, the sensitivity, the fANOVA importance, the best design per constraint.
 """
 
 from __future__ import annotations
@@ -105,6 +106,33 @@ def _figures(rows, spec, front_keys) -> dict[str, bytes]:
     return out
 
 
+def _importance_figure(importance: dict[str, dict[str, float]], title: str) -> bytes:
+    """One panel per objective: a horizontal bar per parameter, its fANOVA importance (0..1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objs = list(importance)
+    params = list(next(iter(importance.values())))
+    fig, axes = plt.subplots(1, len(objs), figsize=(max(6, 2.6 * len(objs)), 0.45 * len(params) + 1.4),
+                             sharey=True, squeeze=False)
+    ys = np.arange(len(params))
+    for a, m in zip(axes[0], objs):
+        vals = [importance[m][p] for p in params]
+        a.barh(ys, vals, color="tab:blue")
+        for y, v in zip(ys, vals):
+            a.text(min(v, 1.0) + 0.02, y, f"{v:.2f}", va="center", fontsize=7)
+        a.set_xlim(0, 1.15)
+        a.set_title(m, fontsize=9)
+        a.tick_params(labelsize=7)
+    axes[0][0].set_yticks(ys)
+    axes[0][0].set_yticklabels(params, fontsize=8)
+    axes[0][0].invert_yaxis()
+    fig.suptitle(title, fontsize=10)
+    return _fig_png(fig)
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -117,14 +145,18 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None) -> d
     store_path = Path(store_path)
     out = Path(out_dir) if out_dir is not None else store_path.with_name(store_path.stem + "_report")
     out.mkdir(parents=True, exist_ok=True)
+    from hwsim.dse.study import load_stored_study
+
     st = Store(store_path)
     try:
         rows, spec = st.rows(), st.spec
     finally:
         st.close()
-    summ = analysis.summarize(rows, spec)
+    summ = analysis.summarize(rows, spec, load_stored_study(store_path, spec))
     front = analysis.pareto_front(rows, spec)
     figs = _figures(rows, spec, {r["key"] for r in front})
+    if summ["importance"]:
+        figs["importance.png"] = _importance_figure(summ["importance"], "fANOVA parameter importance per objective")
     paths = {}
     for name, png in figs.items():
         (out / name).write_bytes(png)
@@ -147,6 +179,13 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None) -> d
            "|---|" + "---|" * len(spec.parameters)]
     for m, per in summ["sensitivity"].items():
         md.append(f"| {m} | " + " | ".join(_fmt(per[p.label]) for p in spec.parameters) + " |")
+    md += ["", "## fANOVA importance", "", f"{summ['importance_method']}; from {summ['importance_note']}."
+           if summ["importance"] else f"Not computed: {summ['importance_note']}.", ""]
+    if summ["importance"]:
+        md += ["| objective | " + " | ".join(p.label for p in spec.parameters) + " |",
+               "|---|" + "---|" * len(spec.parameters)]
+        for m, per in summ["importance"].items():
+            md.append(f"| {m} | " + " | ".join(f"{per[p.label]:.3f}" for p in spec.parameters) + " |")
     md += ["", "## Best design per constraint", "", "| objective | constraint | design | value |", "|---|---|---|---|"]
     for m, per in summ["best"].items():
         for c, r in per.items():
@@ -172,6 +211,14 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None) -> d
     parts.append(f"<h2>Sensitivity ({html.escape(summ['sensitivity_method'])})</h2>")
     parts.append(table(["objective"] + [p.label for p in spec.parameters],
                        [[m] + [per[p.label] for p in spec.parameters] for m, per in summ["sensitivity"].items()]))
+    parts.append("<h2>fANOVA importance</h2>")
+    if summ["importance"]:
+        parts.append(f"<p>{html.escape(summ['importance_method'])}; from {html.escape(summ['importance_note'])}.</p>")
+        parts.append(table(["objective"] + [p.label for p in spec.parameters],
+                           [[m] + [round(per[p.label], 3) for p in spec.parameters]
+                            for m, per in summ["importance"].items()]))
+    else:
+        parts.append(f"<p>Not computed: {html.escape(summ['importance_note'])}.</p>")
     parts.append("<h2>Best design per constraint</h2>")
     body = []
     for m, per in summ["best"].items():

@@ -5,6 +5,7 @@ import base64
 import re
 import shutil
 
+import optuna
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -34,12 +35,19 @@ def _sweep_and_report(tmp_path):
 def test_report_html_and_markdown(tmp_path):
     spec, html = _sweep_and_report(tmp_path)
     imgs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
-    assert len(imgs) == 3 and all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
+    assert len(imgs) == 4 and all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
     front = analysis.pareto_front(Store(tmp_path / "rep.db").rows(), spec)
     md = (tmp_path / "out" / "report.md").read_text()
     assert f"## Pareto front ({len(front)} points)" in md and f"Pareto front ({len(front)} points)" in html
-    for name in ("pareto.png", "pairwise.png", "parallel.png"):
+    for name in ("pareto.png", "pairwise.png", "parallel.png", "importance.png"):
         assert f"]({name})" in md and (tmp_path / "out" / name).stat().st_size > 1000
+        assert f"alt='{name}'" in html
+    # the fANOVA table: one row per objective, one column per parameter, the figure's numbers
+    imp = analysis.param_importances(optuna.load_study(study_name="rep", storage=f"sqlite:///{tmp_path / 'rep.db'}"),
+                                     spec)
+    assert "## fANOVA importance" in md and "from the store's Optuna study" in md
+    for m, per in imp.items():
+        assert f"| {m} | " + " | ".join(f"{per[p.label]:.3f}" for p in spec.parameters) + " |" in md
 
 
 CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome") if shutil.which(c)), None)

@@ -131,6 +131,14 @@ def test_kill_9_and_resume(tmp_path):
     for k, r in before.items():  # not recomputed: same run, same finish time
         assert (after[k]["run"], after[k]["finished_at"]) == (1, r["finished_at"])
     assert {r["run"] for k, r in after.items() if k not in before} == {2}
+    import optuna  # the grid is mirrored into an Optuna study: each stored point once, kill or not
+
+    trials = optuna.load_study(study_name="k", storage=f"sqlite:///{db}").trials
+    assert sorted(t.user_attrs["key"] for t in trials) == sorted(after)
+    assert all(t.values == [after[t.user_attrs["key"]]["tpot_ms"], after[t.user_attrs["key"]]["area_mm2"]]
+               for t in trials)
+    analysis = json.loads(out.stdout)["analysis"]
+    assert set(analysis["importance"]) == {"tpot_ms", "area_mm2"}
 
 
 def test_optuna_kill_9_and_resume(tmp_path):
