@@ -766,8 +766,8 @@ def sweep_run(
         rows = st.rows()
     finally:
         st.close()
-    result = {"summary": summary.to_dict(), "analysis": analysis.summarize(rows, sw, load_stored_study(store_path, sw),
-                                                                              importance=as_json)}
+    study = load_stored_study(store_path, sw, rows) if as_json else None  # fANOVA only for --json
+    result = {"summary": summary.to_dict(), "analysis": analysis.summarize(rows, sw, study, importance=as_json)}
     if as_json:
         print(json.dumps(result, default=str))
         return

@@ -152,7 +152,7 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None) -> d
         rows, spec = st.rows(), st.spec
     finally:
         st.close()
-    summ = analysis.summarize(rows, spec, load_stored_study(store_path, spec))
+    summ = analysis.summarize(rows, spec, load_stored_study(store_path, spec, rows))
     front = analysis.pareto_front(rows, spec)
     figs = _figures(rows, spec, {r["key"] for r in front})
     if summ["importance"]:

@@ -4,7 +4,9 @@ or Dask distributed — one interface, one loop) and the store.
 The loop keeps ``2 x workers`` tasks in flight (a task: up to ``chunk`` points sharing a die): it submits points, waits for any to finish, stores
 each result at once, tells Optuna, and submits more. Points already in the store are skipped, so
 re-running the same command after a kill resumes the sweep. Grid and random sweeps are mirrored
-into an Optuna study in the store (:mod:`hwsim.dse.study`) as their points are stored.
+into an Optuna study in the store (:mod:`hwsim.dse.study`) when they are analysed (``hwsim sweep
+--json``, ``hwsim report``), not in the loop: a mirrored trial costs ~10-30 ms of SQLAlchemy work, as
+much as evaluating a point.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Iterator
 from hwsim.dse.space import Space, evaluate_many
 from hwsim.dse.spec import SweepSpec
 from hwsim.dse.store import Store, point_key
-from hwsim.dse.study import STUDY_META, StudyMirror, default_study_name
+from hwsim.dse.study import STUDY_META, default_study_name
 
 
 # --- executors -----------------------------------------------------------------------------------
@@ -332,16 +334,12 @@ def run_sweep(spec: SweepSpec, folder: str | Path, store_path: str | Path, *, bu
     kind = spec.search.kind
     study_name = study_name or default_study_name(spec, store_path)
     store.set_meta(STUDY_META, study_name)
-    mirror = None
     if kind == "grid":
         source = GridSource(spec, done, budget)
     elif kind == "random":
         source = RandomSource(spec, done, budget)
     else:
         source = OptunaSource(spec, store, budget, study_name)
-    if kind != "optuna":
-        mirror = StudyMirror(spec, store_path, study_name)
-        mirror.add(store.rows())  # points stored by a killed run but not mirrored yet
     skipped = len(done)
     if kind != "optuna" and chunk > 1:
         source.group(Space(spec, folder))
@@ -380,24 +378,18 @@ def run_sweep(spec: SweepSpec, folder: str | Path, store_path: str | Path, *, bu
                 except Exception as err:  # noqa: BLE001 - a worker crash is recorded, the sweep goes on
                     results = [{"status": "error", "metrics": {}, "error": f"{type(err).__name__}: {err}",
                                 "config": None, "wall_s": None}] * len(batch)
-                stored = []
                 for (trial, point), result in zip(batch, results):
                     row = store.add(trial, point, result, run, key=source.key(trial, point))
                     source.tell(trial, point, result, row)
-                    stored.append(row)
                     evaluated += 1
                     errors += result["status"] != "ok"
                     if bar is not None:
                         bar.advance(task)
-                if mirror is not None:
-                    mirror.add(stored)  # after the rows are committed: a kill in between is caught on resume
     finally:
         if bar is not None:
             bar.stop()
         if own:
             ex.close()
-    if mirror is not None:
-        mirror.add(store.rows())  # every stored point, whatever happened above
     summary = SweepSummary(store=str(store_path), total=source.total, evaluated=evaluated, skipped=skipped,
                            errors=errors, wall_s=time.perf_counter() - t0, run=run, workers=ex.workers,
                            executor=type(ex).__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 import yaml
@@ -55,7 +56,9 @@ class NodeTable(BaseModel):
         return 1e6 / period_ps
 
 
+@functools.lru_cache(maxsize=1)
 def load_nodes() -> NodeTable:
+    """The packaged node table (parsed once per process; the model is frozen)."""
     text = resources.files("hwsim.power").joinpath("data/nodes/nodes.yaml").read_text()
     try:
         return NodeTable.model_validate(yaml.safe_load(text))

@@ -21,6 +21,11 @@ def _study(db, name):
     return optuna.load_study(study_name=name, storage=f"sqlite:///{db}")
 
 
+def _synced(db, spec):
+    """The store's study after analysing it (the mirror runs then, not in the sweep loop)."""
+    return load_stored_study(db, spec, Store(db).rows())
+
+
 def _check_mirror(study, rows, spec):
     """One trial per stored row, keyed by the row's key; complete ones carry the row's objectives."""
     trials = study.get_trials(deepcopy=False)
@@ -46,18 +51,23 @@ def test_grid_sweep_is_mirrored_once_and_its_best_trials_are_the_front(tmp_path)
     run_sweep(spec, folder, db, workers=0, progress=False)
     rows = Store(db).rows()
     assert len(rows) == 4
+    assert load_stored_study(db, spec) is None  # not mirrored while sweeping
+    _synced(db, spec)
     _check_mirror(_study(db, "g"), rows, spec)
     infeasible = [t for t in _study(db, "g").trials if not t.user_attrs["feasible"]]
     assert infeasible and all(t.state.name == "COMPLETE" and t.user_attrs["constraints"][0] > 0 for t in infeasible)
     front = {r["key"] for r in analysis.pareto_front(rows, spec)}
     assert {t.user_attrs["key"] for t in _study(db, "g").best_trials} == front  # constraints seen by Optuna
-    # resume: nothing new, nothing mirrored twice
+    # resume and analyse again: nothing new, nothing mirrored twice
     again = run_sweep(spec, folder, db, workers=0, progress=False)
+    _synced(db, spec)
     assert (again.evaluated, len(_study(db, "g").trials)) == (0, 4)
-    # rows stored but not mirrored (a kill between the two commits): the next run mirrors them, once
+    # a study lost or partly written (a kill during the mirror): the next analysis completes it, once
     optuna.delete_study(study_name="g", storage=f"sqlite:///{db}")
-    run_sweep(spec, folder, db, workers=0, progress=False)
-    run_sweep(spec, folder, db, workers=0, progress=False)
+    mirror = StudyMirror(spec, db, "g")
+    mirror.add(rows[:1])
+    _synced(db, spec)
+    _synced(db, spec)
     _check_mirror(_study(db, "g"), rows, spec)
     assert load_stored_study(db, spec).study_name == "g"
 
@@ -71,6 +81,7 @@ def test_random_sweep_mirror_uses_the_spec_distributions(tmp_path):
     spec, folder = load_spec(tmp_path / "r.yaml")
     run_sweep(spec, folder, tmp_path / "r.db", workers=0, progress=False)
     rows = Store(tmp_path / "r.db").rows()
+    _synced(tmp_path / "r.db", spec)
     study = _study(tmp_path / "r.db", "r")
     _check_mirror(study, rows, spec)
     d = study.trials[0].distributions
