@@ -80,9 +80,7 @@ def fmax_mhz(logic_depth: int, fo4_ps: float) -> float:
     ``gate_delay_fo4`` FO4) plus the register overhead (``rtl.synth`` ``nodes.yaml``), MHz."""
     from rtl.synth.nodes import load_nodes
 
-    nodes = load_nodes()
-    period_ps = (logic_depth * nodes.gate_delay_fo4.value + nodes.register_overhead_fo4.value) * fo4_ps
-    return 1e6 / period_ps
+    return load_nodes().fmax_mhz_at_fo4(logic_depth, fo4_ps)
 
 
 def system_clock(sysm) -> dict[str, Any]:

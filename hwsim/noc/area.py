@@ -179,8 +179,8 @@ def router_timing(noc: NocConfig, node: str | TechTable) -> dict:
     """Logic depth of the router's critical stage, its fmax at ``node`` and a warning when
     ``noc.freq_mhz`` is above it.
 
-    ``node`` is a ``nodes.yaml`` node (``"45nm"``, ``"7nm"``) or a technology table (mapped by
-    :func:`synth_node_of`). Returns ``node``, ``ports``, ``vcs``, ``flit_bits``, ``router_cycles``,
+    ``node`` is a ``nodes.yaml`` node (``"45nm"``, ``"7nm"``) or a technology table (its own
+    ``node.fo4_ps``; ``node`` in the result is then the table's name). Returns ``node``, ``ports``, ``vcs``, ``flit_bits``, ``router_cycles``,
     ``allocator_depth``, ``crossbar_depth``, ``critical_stage`` and ``logic_depth`` (see the module
     docstring: the deeper stage for ``router_cycles >= 2``; the measured allocator-plus-crossbar path for
     ``router_cycles == 1``, with ``series_depth_bound`` = the sum of the two), ``fmax_mhz``, ``freq_mhz``
@@ -189,8 +189,9 @@ def router_timing(noc: NocConfig, node: str | TechTable) -> dict:
 
     noc = _noc(noc)
     nodes = load_nodes()
-    if isinstance(node, TechTable):
-        node = synth_node_of(node)
+    fo4 = None
+    if isinstance(node, TechTable):  # the table's own FO4 (every table has one, n28/n65 included)
+        fo4, node = node.node_value("fo4_ps"), node.name
     elif not isinstance(node, str) or node not in nodes.nodes:
         raise ConfigError(f"node: must be a technology node of nodes.yaml ({', '.join(nodes.nodes)}) or a "
                           f"TechTable, got {node!r}")
@@ -205,7 +206,7 @@ def router_timing(noc: NocConfig, node: str | TechTable) -> dict:
         depth = syn["sa_st_core"].logic_depth
         stage = "switch_allocator+crossbar"
         out["series_depth_bound"] = sa + xb
-    fmax = nodes.fmax_mhz(depth, node)
+    fmax = nodes.fmax_mhz(depth, node) if fo4 is None else nodes.fmax_mhz_at_fo4(depth, fo4)
     warning = None
     if noc.freq_mhz > fmax:
         warning = (f"noc.freq_mhz {noc.freq_mhz:g} is above the router's estimated fmax {fmax:.0f} MHz at {node} "

@@ -51,8 +51,11 @@ class NodeTable(BaseModel):
 
     def fmax_mhz(self, logic_depth: int, node: str) -> float:
         """Highest clock: one period holds ``logic_depth`` gate levels plus the register overhead."""
-        fo4 = self.node(node).fo4_ps
-        period_ps = (logic_depth * self.gate_delay_fo4.value + self.register_overhead_fo4.value) * fo4
+        return self.fmax_mhz_at_fo4(logic_depth, self.node(node).fo4_ps)
+
+    def fmax_mhz_at_fo4(self, logic_depth: int, fo4_ps: float) -> float:
+        """:meth:`fmax_mhz` for a given FO4 delay (e.g. a technology table's ``node.fo4_ps``), MHz."""
+        period_ps = (logic_depth * self.gate_delay_fo4.value + self.register_overhead_fo4.value) * fo4_ps
         return 1e6 / period_ps
 
 

@@ -95,8 +95,11 @@ def test_timing_critical_stage_and_fmax():
     assert t["critical_stage"] == "switch_allocator"
     assert t["fmax_mhz"] == pytest.approx(nodes.fmax_mhz(t["logic_depth"], "45nm"))
     assert t["warning"] is None  # 1000 MHz default is reachable at 45 nm by this estimate
-    t7 = router_timing(MESH, N7)  # a tech table maps to its node
-    assert t7["node"] == "7nm" and t7["fmax_mhz"] > t["fmax_mhz"]
+    t7 = router_timing(MESH, N7)  # a tech table: its own FO4 (the same 5.9 ps as nodes.yaml's 7nm)
+    assert t7["node"] == "n7" and t7["fmax_mhz"] > t["fmax_mhz"]
+    assert t7["fmax_mhz"] == pytest.approx(router_timing(MESH, "7nm")["fmax_mhz"], rel=1e-12)
+    t28 = router_timing(MESH, load_tech("n28"))  # no nodes.yaml entry: the table's FO4 still times it
+    assert t7["fmax_mhz"] > t28["fmax_mhz"] > t["fmax_mhz"]
     single = router_timing(NocConfig(router_cycles=1), "45nm")
     assert single["critical_stage"] == "switch_allocator+crossbar"
     assert t["logic_depth"] <= single["logic_depth"] <= single["series_depth_bound"]
