@@ -48,6 +48,7 @@ class RunResult:
     package: dict | None = None  # with a package: its config, area and link figures
     power: dict | None = None  # face cl: power over time (hwsim.power.trace), layers back to back
     technology: list | None = None  # every technology number used, with its source
+    die_area: dict | None = None  # hwsim.power.die: the die roll-up and package totals (mm²)
 
     def totals(self) -> dict:
         """Whole-workload figures (each layer weighted by its ``count``)."""
@@ -112,7 +113,7 @@ class RunResult:
             "freq_mhz": self.freq_mhz, "totals": self.totals(), "area": self.area.to_dict(),
             "layers": [lr.to_dict() for lr in self.layers], "warnings": self.warnings, "clock": self.clock,
             "roofline": self.roofline(), "package": self.package, "power_trace": self.power,
-            "technology": self.technology,
+            "technology": self.technology, "die_area": self.die_area,
         }
 
 
@@ -169,8 +170,12 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
     area, clock = _area_and_clock(cfg, tech, warnings)
     pkg_info = None
     if cfg.package is not None:
-        area, pkg_info = _package_area(cfg, area, warnings)
+        pkg_info = _package_info(cfg, warnings)
+    area, die_area = _die_roll_up(cfg, tech, area, pkg_info, dram)
+    if cfg.package is not None:
+        _block_checks(cfg, tech, pkg_info, warnings)
     result = RunResult(cfg, results, area, 1e6 / period_ps, warnings, clock, pkg_info)
+    result.die_area = die_area
     from hwsim.report.technology import technology_rows
 
     result.technology = technology_rows(tech, dram)
@@ -251,13 +256,16 @@ def _package_layer(cfg: RunConfig, layer: Layer, index: int, tech, dram, package
             time_ps = max(time_ps, leg["drain_cycles"] * noc_ps) + leg["leg_cycles"] * noc_ps
             comm.update(noc_bytes_per_die=per_die, noc_drain_ps=leg["drain_cycles"] * noc_ps,
                         noc_leg_ps=leg["leg_cycles"] * noc_ps, noc_hops=leg["hops"])
-            if tech.node is not None:  # NoC energy: bytes x hops x the node's pJ per byte per hop, both ways
-                noc_pj = 2 * per_die * leg["hops"] * tech.node_value("noc_pj_per_byte_hop") * cfg.dies
-                comm["noc_energy_pj"] = noc_pj
+            if tech.node is not None:  # NoC energy: links, buffers and crossbars of the leg, both ways, every die
+                from hwsim.noc.energy import transfer_energy_pj
+
+                parts = transfer_energy_pj(pk.noc, tech, per_die, leg["hops"])
+                comm["noc_energy_by_component_pj"] = {k: 2 * v * cfg.dies for k, v in parts.items()}
+                comm["noc_energy_pj"] = sum(comm["noc_energy_by_component_pj"].values())
         comm.update(time_ps=time_ps, cycles=math.ceil(time_ps / period_ps))
     energy["d2d"] = comm["energy_pj"]
-    if comm.get("noc_energy_pj"):
-        energy["noc"] = comm["noc_energy_pj"]
+    for comp, pj in comm.get("noc_energy_by_component_pj", {}).items():
+        energy[comp] = pj
     stats = replace(
         slowest, m=layer.m, n=layer.n, k=layer.k, cycles=slowest.cycles + comm["cycles"],
         comm_cycles=comm["cycles"], dies=cfg.dies, macs=sum(st.macs for st in die_stats),
@@ -281,21 +289,55 @@ def _sum_dicts(dicts) -> dict:
     return out
 
 
-def _package_area(cfg: RunConfig, unit_area_bd, warnings: list[str]):
-    """Package area: ``dies`` x the unit's area + the D2D PHYs (and the switch die, if any)."""
-    pkg = cfg.package.package_config(unit_area_bd.total_mm2, name=f"{cfg.name}_package").build()
+def _package_info(cfg: RunConfig, warnings: list[str]) -> dict:
+    """The package's topology, link figures and D2D PHY area (``Package.area()``, compute left at 0)."""
+    pkg = cfg.package.package_config(1.0, name=f"{cfg.name}_package").build()
     a = pkg.area()
     warnings += a["warnings"]
-    comps = {f"{key} (x{cfg.dies} dies)": mm2 * cfg.dies for key, mm2 in unit_area_bd.components.items()}
-    comps["d2d_phy"] = sum(d["phy_mm2"] for d in a["dies"])
-    if a["switch"] is not None:
-        comps["switch_die"] = a["switch"]["area_mm2"]
     link = pkg.link
-    info = {"dies": cfg.dies, "topology": pkg.topology.model_dump(mode="json"), "link": link.name,
+    return {"dies": cfg.dies, "topology": pkg.topology.model_dump(mode="json"), "link": link.name,
             "link_bandwidth_gbps": link.bandwidth_gbps, "link_latency_ns": link.latency_ps / 1000,
             "energy_pj_per_bit": link.energy_pj_per_bit, "links": a["links"], "area": a,
             "allreduce": cfg.package.allreduce}
-    return AreaBreakdown(comps, unit_area_bd.pe_area_um2, unit_area_bd.tech), info
+
+
+def _die_roll_up(cfg: RunConfig, tech, unit_bd, pkg_info: dict | None, dram):
+    """The run's die (:func:`hwsim.power.die.die_area`: the unit, the die NoC's routers, the D2D PHYs
+    and the memory section's host PHY, placed at the node's utilisation) and the package total; the
+    run's area breakdown becomes the package's components."""
+    from hwsim.power.die import die_area, package_area
+
+    noc_mm2 = 0.0
+    if cfg.package is not None and cfg.package.noc is not None:
+        from hwsim.noc.area import network_area
+
+        noc_mm2 = network_area(cfg.package.noc, tech).total_mm2
+    synth_pe = unit_bd.pe_area_um2 if cfg.area_model == "synthesis" else None
+    rows = pkg_info["area"]["dies"] if pkg_info else []
+    d2d = max((r["phy_mm2"] for r in rows), default=0.0)  # the busiest die (uniform topologies: every die)
+    die = die_area(f"{cfg.name} die", unit_cfg=cfg.unit, units=1, tech=tech, noc_mm2=noc_mm2, d2d_phy_mm2=d2d,
+                   dram=dram, pe_area_um2=synth_pe)
+    switch = ((pkg_info["area"].get("switch") or {}).get("area_mm2", 0.0)) if pkg_info else 0.0
+    total = package_area([die], [cfg.dies], switch)
+    return AreaBreakdown(total["components_mm2"], unit_bd.pe_area_um2, unit_bd.tech), total
+
+
+def _block_checks(cfg: RunConfig, tech, pkg_info: dict, warnings: list[str]) -> None:
+    """Clock and width checks of the package's blocks: the die NoC's router (fmax from synthesis at the
+    table's FO4) and the D2D adapter (can the die side feed the link?)."""
+    from hwsim.chiplet.adapter import package_adapter_check
+
+    pk = cfg.package
+    checks: dict = {}
+    if pk.noc is not None and tech.node is not None:
+        from hwsim.noc.area import router_timing
+
+        checks["noc_router"] = router_timing(pk.noc, tech)
+        if checks["noc_router"]["warning"]:
+            warnings.append(checks["noc_router"]["warning"])
+    checks["d2d_adapter"] = package_adapter_check(cfg)
+    warnings += checks["d2d_adapter"]["warnings"]
+    pkg_info["checks"] = checks
 
 
 def _area_and_clock(cfg: RunConfig, tech, warnings: list[str]):

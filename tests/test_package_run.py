@@ -87,7 +87,14 @@ def test_package_area_is_dies_plus_phys():
     res = run_config(cfg, Path("."))
     one = unit_area(cfg.unit, load_tech("horowitz45")).total_mm2
     phy = res.package["area"]["total_phy_mm2"]
-    assert res.area.total_mm2 == pytest.approx(4 * one + phy)
+    from rtl.synth import load_nodes
+
+    util = load_nodes().utilization.value  # the unit is placed at the node's utilisation; PHYs are hard blocks
+    assert res.area.total_mm2 == pytest.approx(4 * one / util + phy, rel=1e-12)
+    d = res.die_area
+    assert d["total_mm2"] == pytest.approx(res.area.total_mm2, rel=1e-12) and d["dies"][0]["count"] == 4
+    assert d["dies"][0]["die_mm2"] == pytest.approx(one / util + phy / 4, rel=1e-12)
+    assert sum(d["components_mm2"].values()) == pytest.approx(d["total_mm2"], rel=1e-12)
     assert res.package["links"] == 4 and phy > 0  # a 2x2 mesh has 4 links, 2 per die
     assert res.package["link_bandwidth_gbps"] == 256.0 and res.package["link_latency_ns"] == 2.0
 
@@ -157,11 +164,18 @@ def test_die_noc_carries_the_d2d_payload_and_both_faces_agree():
         assert c["time_ps"] == max(c["link_time_ps"], drain * 1000) + leg * 1000
         assert c["time_ps"] > c["link_time_ps"]  # NoC-bound
     assert res["cl"].values_match_fl is True
-    # NoC energy: bytes x hops x pJ per byte per hop (horowitz45 node table), both directions, every die
+    # NoC energy, both directions, every die: flits x (6 links + 7 routers' buffer write, read and
+    # crossbar), each priced per flit by the horowitz45 table (hwsim.noc.energy)
+    from hwsim.noc.config import NocConfig
+    from hwsim.noc.energy import flit_energy_pj
     from hwsim.power import load_tech
 
-    pj = load_tech("horowitz45").node_value("noc_pj_per_byte_hop")
-    assert res["cost"].energy.components["noc"] == pytest.approx(2 * per_die * 6 * pj * 4)
+    e = flit_energy_pj(NocConfig(size="4x4", flit_bytes=32, vcs=2, vc_buffer_flits=8), load_tech("horowitz45"))
+    comps = res["cost"].energy.components
+    assert comps["noc_links"] == pytest.approx(2 * 4 * flits * 6 * e["link"], rel=1e-12)
+    assert comps["noc_buffers"] == pytest.approx(2 * 4 * flits * 7 * (e["buffer_write"] + e["buffer_read"]), rel=1e-12)
+    assert comps["noc_crossbars"] == pytest.approx(2 * 4 * flits * 7 * e["crossbar"], rel=1e-12)
+    assert comps["noc_links"] == pytest.approx(2 * per_die * 6 * load_tech("horowitz45").node_value("noc_pj_per_byte_hop") * 4)
 
 
 def test_die_noc_nodes_are_checked():

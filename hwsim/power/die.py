@@ -10,7 +10,7 @@
   blocks cover (default: the node table's placement utilisation, ``rtl.synth`` ``nodes.yaml``, 0.7);
 * **hard** blocks are edge PHYs with their own footprint, not scaled by utilisation: the D2D PHYs
   (link count x the link's shoreline x depth, :mod:`hwsim.chiplet`) and the host memory PHYs
-  (``hwsim/power/data/memory_phy.yaml``, per HBM stack or DRAM channel).
+  (``hwsim/power/data/phy/memory_phy.yaml``, per HBM stack or DRAM channel).
 
 A package sums its dies (and a switch die). Clock distribution, I/O pads other than the PHYs, and
 interposer area are not included.
@@ -93,8 +93,8 @@ def package_area(dies: list[DieArea], counts: list[int] | None = None, switch_mm
 # --- inputs ---------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def memory_phy_table() -> dict[str, Any]:
-    """The host memory PHY table (``hwsim/power/data/memory_phy.yaml``)."""
-    text = resources.files("hwsim.power").joinpath("data/memory_phy.yaml").read_text(encoding="utf-8")
+    """The host memory PHY table (``hwsim/power/data/phy/memory_phy.yaml``)."""
+    text = resources.files("hwsim.power").joinpath("data/phy/memory_phy.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 

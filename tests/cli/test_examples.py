@@ -80,7 +80,7 @@ def test_example_runs_and_key_figures_hold(path, tmp_path):
         assert clock["fmax_mhz"] > 0 and clock["logic_depth"] > 0
         too_fast = cfg.unit.freq_mhz > clock["fmax_mhz"]
         assert too_fast == any("above the PE's estimated fmax" in w for w in data["warnings"])
-        assert list(data["area"]["components_mm2"])[0] == "pe_array (synthesis)"
+        assert list(data["area"]["components_mm2"])[0] == "units: pe_array (synthesis)"
     if cfg.face == "cl":
         assert all(lay["values_match_fl"] for lay in data["layers"])
         # power over time: the windows' energy (watts x window length) adds up to the run's energy
