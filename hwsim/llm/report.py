@@ -132,6 +132,17 @@ def render_markdown(d: dict) -> str:
     lines += ["", "![energy](energy.png)", "", "## Power over time", "",
               "Each op's energy over its time, in execution order (prefill, then one mean decode step).", "",
               "![power over time](power.png)"]
+    if d.get("area"):
+        from hwsim.report.area import area_markdown
+
+        c = d.get("clock") or {}
+        clock = ([f"PE logic depth {c['logic_depth']} gates ({c['reason']}): fmax {c['fmax_mhz']:.0f} MHz at "
+                  f"{c['technology']} (FO4 {c['fo4_ps']:g} ps); configured {c['freq_mhz']:g} MHz"
+                  + (" — **above fmax**" if c.get("warning") else " — reachable") + "."]
+                 if c.get("checked") else [f"Not checked: {c.get('reason', 'no clock data')}."])
+        lines += [""] + area_markdown(d["area"], clock)
+        lines.append(f"\nLeakage: {d['area']['leakage_w']:.4g} W (placed logic x the table's W/mm²), included in "
+                     "the energy above as `leakage`.")
     if d.get("technology"):
         from hwsim.report.technology import technology_markdown
 
@@ -150,6 +161,10 @@ def write_serve_report(data: dict, out_dir: str | Path) -> Path:
         plot_breakdown(data, tmp / "breakdown.png")
         plot_energy(data, tmp / "energy.png")
         plot_power(data, tmp / "power.png")
+        if data.get("area"):
+            from hwsim.report.area import plot_die_area
+
+            plot_die_area(data["area"], tmp / "die_area.png", f"{data['system']}")
         (tmp / "report.md").write_text(render_markdown(data))
 
     return write_atomically(out_dir, fill)

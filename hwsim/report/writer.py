@@ -125,6 +125,21 @@ def render_markdown(data: dict) -> str:
     for comp, mm2 in data["area"]["components_mm2"].items():
         lines.append(f"| {comp} | {_fmt(mm2)} |")
     lines += ["", "![area breakdown](area_breakdown.png)"]
+    if data.get("die_area"):
+        from hwsim.report.area import area_markdown
+
+        checks = (data.get("package") or {}).get("checks") or {}
+        clock = []
+        if checks.get("noc_router"):
+            r = checks["noc_router"]
+            clock.append(f"- die NoC router: critical stage {r['critical_stage']} ({r['logic_depth']} gates), fmax "
+                         f"{r['fmax_mhz']:.0f} MHz at {r['node']}, configured {r['freq_mhz']:g} MHz")
+        if checks.get("d2d_adapter"):
+            a = checks["d2d_adapter"]
+            clock.append(f"- D2D adapter: needs {a['needed_adapter_bytes']} B per cycle at {a['die_clock_mhz']:g} MHz "
+                         f"for the link's {a['link_bandwidth_gbps']:g} GB/s; delivers {a['deliverable_gbps']:g} GB/s"
+                         + (" (NoC-bound)" if a.get("noc_bound") else ""))
+        lines += [""] + area_markdown(data["die_area"], clock)
     if data.get("technology"):
         from hwsim.report.technology import technology_markdown
 
@@ -150,6 +165,10 @@ def write_run_report(result, out_dir: str | Path) -> Path:
         (tmp / "report.json").write_text(json.dumps(data, indent=2))
         for name, plot in PLOTS.items():
             plot(data, tmp / name)  # a plot that does not apply (e.g. no roofline) writes nothing
+        if data.get("die_area"):
+            from hwsim.report.area import plot_die_area
+
+            plot_die_area(data["die_area"], tmp / "die_area.png", data["name"])
         (tmp / "report.md").write_text(render_markdown(data))
 
     return write_atomically(out_dir, fill)
