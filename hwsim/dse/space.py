@@ -6,7 +6,8 @@ roll-up of :func:`hwsim.mapping.area.system_area` (units, shared SRAM, vector un
 placed at the node's utilisation, plus the D2D and host memory PHYs) times the dies, plus a switch
 die if any. ``area_mm2`` is split into ``units_mm2``, ``sram_mm2``, ``vector_mm2``, ``noc_mm2``,
 ``placement_mm2`` (the utilisation's gaps), ``d2d_phy_mm2`` and ``memory_phy_mm2``; ``die_mm2`` is one
-die. An approximate multiplier is priced at the exact one's table area.
+die. An approximate multiplier's area is the table's multiplier area x its synthesised transistor
+count over the exact one's (:func:`hwsim.power.unit_area`).
 
 **Coupled fields** when a point changes them: ``dies`` sets ``package.dies`` too (one die drops the
 package; a mesh topology is re-shaped to the most square rows x cols of the new die count; a base

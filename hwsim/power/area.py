@@ -4,7 +4,9 @@
 plus the A, B and C SRAMs at their configured capacities. Register rule: a PE holds two
 input-width operand registers (WS/IS: the stationary operand and the forwarded streamed one; OS: the
 two forwarded operands) and one accumulator-width partial-sum/accumulator register. Wiring, control,
-clock tree and the memory port are not included.
+clock tree and the memory port are not included. An approximate multiplier (integer formats) is
+priced at the table's multiplier area times its synthesised transistor count over the exact one's
+(:func:`hwsim.approx.energy.multiplier_area_ratio`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def unit_area(cfg: SystolicConfig, tech: TechTable, pe_area_um2: float | None = 
             components[f"sram_{op}"] = tech.sram_area_mm2(cfg.sram.kib(op) * 1024)
         return AreaBreakdown(components=components, pe_area_um2=pe_area_um2, tech=tech.name)
     mult_um2 = tech.mult_area_um2(cfg.pe.input)
+    if cfg.pe.multiplier.kind != "exact" and cfg.pe.in_fmt.is_int:
+        from hwsim.approx.energy import multiplier_area_ratio
+
+        mult_um2 *= multiplier_area_ratio(cfg.pe.multiplier, cfg.pe.input)
     add_um2 = tech.add_area_um2(cfg.pe.accumulator)
     reg_um2 = tech.register_area_um2(pe_register_bits(cfg))
     components = {

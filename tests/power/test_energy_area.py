@@ -165,3 +165,22 @@ def test_bf16_unit_area_by_hand(tech):
     assert a.total_mm2 == pytest.approx(128 * pe_um2 / 1e6 + (32 + 16 + 128) * cell_mm2_per_kib, rel=1e-12)
     d = json.loads(json.dumps(a.to_dict()))
     assert d["total_mm2"] == pytest.approx(a.total_mm2) and d["pe_area_um2"] == pytest.approx(pe_um2)
+
+
+def test_approximate_multiplier_area_is_the_synthesised_ratio():
+    """An approximate multiplier costs the table's multiplier area x its transistors / the exact one's."""
+    from hwsim.approx.energy import multiplier_area_ratio
+    from hwsim.systolic.config import SystolicConfig
+    from rtl.synth import synth_block
+
+    tech = load_tech("horowitz45")
+    exact = SystolicConfig(rows=4, cols=4, pe={"input": "int8", "accumulator": "int32"})
+    drum = SystolicConfig(rows=4, cols=4, pe={"input": "int8", "accumulator": "int32", "multiplier": {"kind": "drum"}})
+    t_exact = synth_block("multiplier", exact).transistors
+    t_drum = synth_block("multiplier", drum).transistors
+    assert 0 < t_drum < t_exact
+    assert multiplier_area_ratio(drum.pe.multiplier, "int8") == t_drum / t_exact
+    a, b = unit_area(exact, tech), unit_area(drum, tech)
+    assert b.components["pe_multipliers"] == pytest.approx(a.components["pe_multipliers"] * t_drum / t_exact, rel=1e-12)
+    assert {k: v for k, v in b.components.items() if k != "pe_multipliers"} == \
+        {k: v for k, v in a.components.items() if k != "pe_multipliers"}
