@@ -344,7 +344,7 @@ def _area_and_clock(cfg: RunConfig, tech, warnings: list[str]):
     """Table-based area, or (area_model: synthesis) the PE's synthesised area and clock limit."""
     unit = cfg.unit
     if cfg.area_model == "table":
-        return unit_area(unit, tech), None
+        return unit_area(unit, tech), _table_clock(cfg, tech, warnings)
     from rtl.synth import load_nodes, synth_block
 
     nodes = load_nodes()
@@ -357,6 +357,26 @@ def _area_and_clock(cfg: RunConfig, tech, warnings: list[str]):
     clock = {"fmax_mhz": fmax, "logic_depth": syn.logic_depth, "node": cfg.node, "pe_transistors": syn.transistors,
              "pe_flip_flops": syn.flip_flops, "design": syn.design}
     return unit_area(unit, tech, pe_area_um2=nodes.area_mm2(syn.transistors, cfg.node) * 1e6), clock
+
+
+def _table_clock(cfg: RunConfig, tech, warnings: list[str]) -> dict | None:
+    """The PE's clock limit in the table area model: its RTL twin's logic depth (synthesis, cached) at
+    the technology table's FO4 (:func:`hwsim.mapping.area.fmax_mhz`); None when the PE has no RTL twin
+    (float formats) or the table has no node figures."""
+    from hwsim.mapping.area import _pe_depth, fmax_mhz
+
+    if tech.node is None:
+        return None
+    r = _pe_depth(cfg.unit)
+    if r is None:
+        return None
+    depth, transistors = r
+    fmax = fmax_mhz(depth, tech.node_value("fo4_ps"))
+    if cfg.unit.freq_mhz > fmax:
+        warnings.append(f"unit.freq_mhz {cfg.unit.freq_mhz:g} is above the PE's estimated fmax {fmax:.0f} MHz at "
+                        f"{tech.name} (logic depth {depth} gates): the logic cannot run this fast unpipelined")
+    return {"fmax_mhz": fmax, "logic_depth": depth, "node": tech.name, "pe_transistors": transistors,
+            "fo4_ps": tech.node_value("fo4_ps")}
 
 
 def _rel(base: Path, p: str) -> Path:

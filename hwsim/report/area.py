@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def area_markdown(pkg: dict, clock_lines: list[str] | None = None) -> list[str]:
-    """Markdown lines for a package area dict (:func:`hwsim.power.die.package_area`)."""
+def area_markdown(pkg: dict, clock_lines: list[str] | None = None, image: str | None = "die_area.png") -> list[str]:
+    """Markdown lines for a package area dict (:func:`hwsim.power.die.package_area`); ``image``: the
+    chart to show (None: none)."""
     lines = ["## Die and package area", ""]
     for d in pkg["dies"]:
         lines += [f"{d['name']} (x{d['count']}): **{d['die_mm2']:.4g} mm²** = placed blocks {d['logic_mm2']:.4g} mm² "
@@ -19,8 +20,9 @@ def area_markdown(pkg: dict, clock_lines: list[str] | None = None) -> list[str]:
         lines += [f"| {k} | hard (edge PHY) | {v:.4g} |" for k, v in d["hard_mm2"].items()]
         lines += [""] + [f"- {n}" for n in d.get("notes", [])] + ([""] if d.get("notes") else [])
     extra = f" + switch die {pkg['switch_mm2']:.4g} mm²" if pkg.get("switch_mm2") else ""
-    lines += [f"Package: {pkg['silicon_dies']} silicon die(s), **{pkg['total_mm2']:.4g} mm²**{extra}.", "",
-              "![die and package area](die_area.png)"]
+    lines.append(f"Package: {pkg['silicon_dies']} silicon die(s), **{pkg['total_mm2']:.4g} mm²**{extra}.")
+    if image:
+        lines += ["", f"![die and package area]({image})"]
     if clock_lines:
         lines += ["", "## Clock", ""] + clock_lines
     return lines

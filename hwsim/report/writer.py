@@ -74,7 +74,7 @@ def render_markdown(data: dict) -> str:
     ]
     if data.get("clock"):
         ck = data["clock"]
-        lines += [f"| clock limit (synthesis, {ck['node']}) | {ck['fmax_mhz']:.0f} MHz "
+        lines += [f"| clock limit (PE synthesis, {ck['node']}) | {ck['fmax_mhz']:.0f} MHz "
                   f"(PE logic depth {ck['logic_depth']} gates, {ck['pe_transistors']:,} transistors) |"]
     lines += [
         "",
@@ -139,7 +139,7 @@ def render_markdown(data: dict) -> str:
             clock.append(f"- D2D adapter: needs {a['needed_adapter_bytes']} B per cycle at {a['die_clock_mhz']:g} MHz "
                          f"for the link's {a['link_bandwidth_gbps']:g} GB/s; delivers {a['deliverable_gbps']:g} GB/s"
                          + (" (NoC-bound)" if a.get("noc_bound") else ""))
-        lines += [""] + area_markdown(data["die_area"], clock)
+        lines += [""] + area_markdown(data["die_area"], clock, image=None)  # the chart is area_breakdown.png
     if data.get("technology"):
         from hwsim.report.technology import technology_markdown
 
@@ -165,10 +165,6 @@ def write_run_report(result, out_dir: str | Path) -> Path:
         (tmp / "report.json").write_text(json.dumps(data, indent=2))
         for name, plot in PLOTS.items():
             plot(data, tmp / name)  # a plot that does not apply (e.g. no roofline) writes nothing
-        if data.get("die_area"):
-            from hwsim.report.area import plot_die_area
-
-            plot_die_area(data["die_area"], tmp / "die_area.png", data["name"])
         (tmp / "report.md").write_text(render_markdown(data))
 
     return write_atomically(out_dir, fill)

@@ -20,7 +20,7 @@ import functools
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from amaranth.lib import wiring
@@ -122,15 +122,15 @@ def synthesize_keyed(name: str, params: dict, build: Callable[[], wiring.Compone
     in this process and on disk, so a repeat costs neither the Verilog generation nor Yosys."""
     text = json.dumps({"name": name, "params": params}, sort_keys=True, default=str)
     key = hashlib.sha256((FLOW_VERSION + SCRIPT + rtl_source_digest() + text).encode()).hexdigest()[:16]
-    hit = _KEYED.get(key)
-    if hit is not None:
-        return hit
     path = cache_dir() / f"{name}-p{key}.json"
+    hit = _KEYED.get(str(path))
+    if hit is not None:
+        return replace(hit, cached=True)
     if path.exists():
         try:
             data = json.loads(path.read_text())
             data["cached"] = True
-            result = _KEYED[key] = SynthResult(**data)
+            result = _KEYED[str(path)] = SynthResult(**data)
             return result
         except (ValueError, TypeError):
             pass  # a damaged entry: synthesise again and overwrite it
@@ -139,7 +139,7 @@ def synthesize_keyed(name: str, params: dict, build: Callable[[], wiring.Compone
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(result.to_dict()))
     tmp.replace(path)
-    _KEYED[key] = result
+    _KEYED[str(path)] = result
     return result
 
 

@@ -58,3 +58,22 @@ def test_array_4x4(dataflow):
     extra = 4 * 33 + 8 if dataflow == "os" else 0
     assert 16 * 33 <= r.flip_flops <= 16 * pe.flip_flops + skew + extra
     assert r.transistors > 16 * pe.transistors * 0.7
+
+
+def test_keyed_cache_skips_the_build_and_tells_parameters_apart(tmp_path, monkeypatch):
+    from rtl.stream import StreamFIFO
+    from rtl.synth import flow
+
+    monkeypatch.setenv("HWSIM_CACHE_DIR", str(tmp_path))
+    built = []
+
+    def build(width):
+        built.append(width)
+        return StreamFIFO(width, 2)
+
+    r1 = flow.synthesize_keyed("t_fifo", {"width": 8}, lambda: build(8))
+    flow._KEYED.clear()  # a new process: only the disk entry is left
+    r2 = flow.synthesize_keyed("t_fifo", {"width": 8}, lambda: build(8))
+    assert built == [8] and r2.cached and not r1.cached and r2.transistors == r1.transistors
+    r3 = flow.synthesize_keyed("t_fifo", {"width": 9}, lambda: build(9))  # other parameters: another entry
+    assert built == [8, 9] and not r3.cached and r3.transistors > r1.transistors
