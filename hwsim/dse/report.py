@@ -6,7 +6,9 @@ front marked), the pairwise scatter of every pair of objectives, and parallel co
 parameters and objectives (each axis scaled to its min..max; non-numeric values by their order of
 appearance; front points drawn in colour), and the fANOVA importance of every parameter per
 objective (bars, :func:`hwsim.dse.analysis.param_importances` on the store's Optuna study). Tables:
-the front, the sensitivity, the fANOVA importance, the best design per constraint.
+the front, the sensitivity, the fANOVA importance, the best design per constraint. The chosen
+designs (the best feasible one per objective, :mod:`hwsim.dse.designs`) are evaluated again in full for
+their roofline, latency, energy and area breakdowns.
 """
 
 from __future__ import annotations
@@ -157,6 +159,12 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None) -> d
     figs = _figures(rows, spec, {r["key"] for r in front})
     if summ["importance"]:
         figs["importance.png"] = _importance_figure(summ["importance"], "fANOVA parameter importance per objective")
+    from hwsim.dse import designs as chosen_mod
+
+    chosen = [(why, r, chosen_mod.evaluate_full(r, spec, store_path.parent))
+              for why, r in chosen_mod.chosen_designs(rows, spec)]
+    chosen_figs = chosen_mod.figures(chosen, spec) if chosen else {}
+    figs.update(chosen_figs)
     paths = {}
     for name, png in figs.items():
         (out / name).write_bytes(png)
@@ -170,7 +178,16 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None) -> d
             + ", ".join(f"{o.metric} ({o.direction})" for o in spec.objectives))
     md = [f"# {title}", "", head, ""]
     for name in figs:
-        md += [f"![{name}]({name})", ""]
+        if name not in chosen_figs:
+            md += [f"![{name}]({name})", ""]
+    chosen_rows = [[f"D{i + 1}", why, chosen_mod.label(r, spec), d["ttft_ms"], d["tpot_ms"],
+                    d["energy_per_token_mj"], d["area_mm2"]] for i, (why, r, d) in enumerate(chosen)]
+    chosen_head = ["design", "why", "parameters", "ttft_ms", "tpot_ms", "energy_per_token_mj", "area_mm2"]
+    if chosen:
+        md += ["## Chosen designs", "", "The best design meeting every constraint for each objective, evaluated "
+               "again in full (cost faces).", "", "| " + " | ".join(chosen_head) + " |", "|" + "---|" * len(chosen_head)]
+        md += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in chosen_rows]
+        md += [""] + [f"![{name}]({name})\n" for name in chosen_figs]
     md += [f"## Pareto front ({len(front)} points)", "", "| " + " | ".join(cols) + " |",
            "|" + "---|" * len(cols)]
     md += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in front]
@@ -203,9 +220,16 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None) -> d
              "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>",
              f"<h1>{html.escape(title)}</h1><p>{html.escape(head)}</p>"]
-    for name, png in figs.items():
-        parts.append(f"<figure><img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-                     f"<figcaption>{name}</figcaption></figure>")
+    def figure(name, png):
+        return (f"<figure><img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+                f"<figcaption>{name}</figcaption></figure>")
+
+    parts += [figure(name, png) for name, png in figs.items() if name not in chosen_figs]
+    if chosen:
+        parts.append("<h2>Chosen designs</h2><p>The best design meeting every constraint for each objective, "
+                     "evaluated again in full (cost faces).</p>")
+        parts.append(table(chosen_head, chosen_rows))
+        parts += [figure(name, png) for name, png in chosen_figs.items()]
     parts.append(f"<h2>Pareto front ({len(front)} points)</h2>")
     parts.append(table(cols, [[r.get(c) for c in cols] for r in front]))
     parts.append(f"<h2>Sensitivity ({html.escape(summ['sensitivity_method'])})</h2>")

@@ -35,11 +35,12 @@ def _sweep_and_report(tmp_path):
 def test_report_html_and_markdown(tmp_path):
     spec, html = _sweep_and_report(tmp_path)
     imgs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
-    assert len(imgs) == 4 and all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
+    assert len(imgs) == 8 and all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
     front = analysis.pareto_front(Store(tmp_path / "rep.db").rows(), spec)
     md = (tmp_path / "out" / "report.md").read_text()
     assert f"## Pareto front ({len(front)} points)" in md and f"Pareto front ({len(front)} points)" in html
-    for name in ("pareto.png", "pairwise.png", "parallel.png", "importance.png"):
+    for name in ("pareto.png", "pairwise.png", "parallel.png", "importance.png", "roofline.png", "latency.png",
+                 "energy.png", "area.png"):
         assert f"]({name})" in md and (tmp_path / "out" / name).stat().st_size > 1000
         assert f"alt='{name}'" in html
     # the fANOVA table: one row per objective, one column per parameter, the figure's numbers
@@ -83,3 +84,27 @@ def test_html_report_renders_every_figure_in_headless_chromium(tmp_path):
     # a deliberately broken image is caught by the same probe
     _, broken = probe(html.replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1), "bad.html")
     assert broken != "[]"
+
+
+def test_chosen_designs_are_the_best_feasible_and_reproduce_their_stored_metrics(tmp_path):
+    """The report's chosen designs: one per objective (the best meeting every constraint), each once;
+    re-run from its stored config, a design gives exactly the metrics stored for it (deterministic)."""
+    from hwsim.dse.designs import chosen_designs, evaluate_full
+    from hwsim.dse.space import area_metrics
+
+    spec, html = _sweep_and_report(tmp_path)
+    rows = Store(tmp_path / "rep.db").rows()
+    chosen = chosen_designs(rows, spec)
+    best = analysis.best_designs(rows, spec)
+    keys = [r["key"] for _, r in chosen]
+    assert len(keys) == len(set(keys)) >= 1
+    for o in spec.objectives:
+        b = best[o.metric]["all constraints"]
+        assert b is None or any(b["key"] == r["key"] and o.metric in why for why, r in chosen)
+    for _, r in chosen:
+        assert r["feasible"]
+        d = evaluate_full(r, spec, tmp_path)
+        assert (d["tpot_ms"], d["ttft_ms"], d["area_mm2"]) == (r["tpot_ms"], r["ttft_ms"], r["area_mm2"])
+        assert sum(v for k, v in area_metrics(d["area"]).items() if k not in ("area_mm2", "die_mm2")) == \
+            pytest.approx(d["area_mm2"], rel=1e-12)
+    assert "<h2>Chosen designs</h2>" in html and "D1" in html
