@@ -124,11 +124,15 @@ def param_importances(study, spec: SweepSpec, seed: int = 0) -> dict[str, dict[s
 
 
 def best_designs(rows: list[dict], spec: SweepSpec) -> dict[str, dict]:
-    """objective -> {'all constraints': row, '<constraint>': row, ...} (None when nothing qualifies)."""
+    """objective -> {'all constraints': row, '<constraint>': row, ...} (None when nothing qualifies).
+    Ties on the objective go to the design best on the other objectives, in spec order (so the pick
+    is on the Pareto front), then to the earlier point."""
     ok = _ok(rows, spec, feasible=False)
+    sign = {o.metric: 1.0 if o.direction == "minimize" else -1.0 for o in spec.objectives}
     out = {}
     for o in spec.objectives:
-        key = (lambda r, m=o.metric: r[m]) if o.direction == "minimize" else (lambda r, m=o.metric: -r[m])
+        order = [o.metric] + [x.metric for x in spec.objectives if x.metric != o.metric]
+        key = lambda r, order=order: tuple(sign[m] * r[m] for m in order) + (r["trial"],)  # noqa: E731
         entry = {}
         cand = [r for r in ok if r["feasible"]]
         entry["all constraints"] = min(cand, key=key) if cand else None

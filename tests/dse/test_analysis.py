@@ -49,3 +49,5 @@ def test_front_sensitivity_best():
     assert s["tpot_ms"]["b"] == 0.0 and s["tpot_ms"]["a"] == pytest.approx(10 / 15)
     best = best_designs(rows, SPEC)
     assert (best["tpot_ms"]["all constraints"]["a"], best["tokens_per_s"]["all constraints"]["b"]) == (1, 2)
+    # (1, 1) and (1, 2) tie on tpot_ms: the tie goes to the better tokens_per_s, the front's design
+    assert (best["tpot_ms"]["all constraints"]["a"], best["tpot_ms"]["all constraints"]["b"]) == (1, 2)
