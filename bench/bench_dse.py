@@ -12,9 +12,10 @@ Measured in one run, each into a fresh store:
   holds every op, so this is the rate of the sweep machinery plus the serving roll-up without the
   mapper's tiling search (spec -> config -> validated system, serve roll-up, area, SQLite row).
 
-A cold point costs 0.12-0.4 s, nearly all of it the mapper's tiling search (a die it has not seen:
-~0.4 s; the same die with another die count: ~0.13 s), plus ~2 s per worker process of one-off work
-(DRAM stream model per HBM configuration, approximate-multiplier energy ratios).
+Seen on a quiet 2-core machine: serial ~1,070-1,100 points/min, 2 local workers ~1,450 (each worker
+pays ~2 s of start-up: imports, the DRAM stream model per HBM configuration), warm memo ~5,000. After a
+change to the RTL sources the first run re-synthesises the PE, multipliers and NoC router and their
+toggle energies once (disk cache), and is slower.
 
 Issue target: >= 1,000 points per minute with 2 local workers.
 
