@@ -20,7 +20,25 @@ def technology_rows(tech, dram=None) -> list[dict]:
         rows.append({"path": f"{tech.name}.{path}", "values": _fmt_values(d), "source": source,
                      "citation": tech.references.get(source, "derived" if source == "derived" else ""),
                      "rule": rule or ""})
+    from rtl.synth.nodes import load_nodes
+
+    nodes = load_nodes()
+    rows.append({"path": "nodes.utilization", "values": f"value = {nodes.utilization.value:g}",
+                 "source": "hwsim/power/data/nodes/nodes.yaml", "citation": nodes.utilization.source,
+                 "rule": "placed blocks / utilisation in the die roll-up (hwsim.power.die)"})
+    rows.append({"path": "nodes.gate_delay_fo4, register_overhead_fo4",
+                 "values": f"{nodes.gate_delay_fo4.value:g}, {nodes.register_overhead_fo4.value:g}",
+                 "source": "hwsim/power/data/nodes/nodes.yaml",
+                 "citation": f"{nodes.gate_delay_fo4.source}; {nodes.register_overhead_fo4.source}",
+                 "rule": "fmax = 1e6 / ((logic depth x gate_delay_fo4 + register_overhead_fo4) x node.fo4_ps)"})
     if dram is not None:
+        from hwsim.power.die import memory_phy_table
+
+        entry = memory_phy_table()["interfaces"].get(dram.name)
+        if entry is not None:
+            rows.append({"path": f"memory_phy[{dram.name}].area_mm2", "values": f"{entry['area_mm2']:g} per {entry['per']}",
+                         "source": entry["source"], "citation": memory_phy_table()["references"].get(entry["source"], ""),
+                         "rule": entry["rule"]})
         from hwsim.memory.dram.config import _preset_data
 
         data = _preset_data()  # read only
