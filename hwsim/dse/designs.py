@@ -120,32 +120,35 @@ def figures(designs: list[tuple[str, dict, dict]], spec: SweepSpec) -> dict[str,
     axes[1].legend(fontsize=7)
     fig.suptitle("latency of the chosen designs (ops' exposed time by what bounds them)", fontsize=10)
     out["latency.png"] = _fig_png(fig)
-    # energy per output token by component
+    # energy per output token by component; area by component
     comps = sorted({k for _, _, d in designs for k in d["energy_by_component_uj"]})
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(designs) + 2))
-    left = np.zeros(len(designs))
-    for i, comp in enumerate(comps):
-        vals = np.array([d["energy_by_component_uj"].get(comp, 0.0) / 1e3 / (d["batch"] * d["generate"])
-                         for _, _, d in designs])
-        ax.barh(y, vals, left=left, label=comp, color=plt.cm.tab20(i % 20))
-        left += vals
-    ax.set_yticks(y, names)
-    ax.set_xlabel("energy per output token (mJ)")
-    ax.set_title("energy of the chosen designs by component")
-    ax.legend(fontsize=7, ncol=2)
-    out["energy.png"] = _fig_png(fig)
-    # area by component
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(designs) + 2))
-    left = np.zeros(len(designs))
-    for i, key in enumerate(AREA_PARTS):
-        vals = np.array([area_metrics(d["area"])[key] for _, _, d in designs])
+    per_token = [[d["energy_by_component_uj"].get(c, 0.0) / 1e3 / (d["batch"] * d["generate"]) for _, _, d in designs]
+                 for c in comps]
+    out["energy.png"] = _stacked(names, comps, per_token, plt.cm.tab20, "energy per output token (mJ)",
+                                 "energy of the chosen designs by component")
+    areas = [area_metrics(d["area"]) for _, _, d in designs]
+    out["area.png"] = _stacked(names, [k.removesuffix("_mm2") for k in AREA_PARTS],
+                               [[a[k] for a in areas] for k in AREA_PARTS], plt.cm.tab10, "package area (mm²)",
+                               "area of the chosen designs by component")
+    return out
+
+
+def _stacked(names: list[str], labels: list[str], series: list[list[float]], cmap, xlabel: str, title: str) -> bytes:
+    """Horizontal bars, one per design (``names``), stacked by ``series`` (one list per label; all-zero
+    series left out)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 2))
+    y = np.arange(len(names))[::-1]
+    left = np.zeros(len(names))
+    for i, (lab, vals) in enumerate(zip(labels, series)):
+        vals = np.asarray(vals, dtype=float)
         if not vals.any():
             continue
-        ax.barh(y, vals, left=left, label=key.removesuffix("_mm2"), color=plt.cm.tab10(i % 10))
+        ax.barh(y, vals, left=left, label=lab, color=cmap(i % cmap.N))
         left += vals
     ax.set_yticks(y, names)
-    ax.set_xlabel("package area (mm²)")
-    ax.set_title("area of the chosen designs by component")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     ax.legend(fontsize=7, ncol=2)
-    out["area.png"] = _fig_png(fig)
-    return out
+    return _fig_png(fig)

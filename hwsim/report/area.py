@@ -29,20 +29,8 @@ def area_markdown(pkg: dict, clock_lines: list[str] | None = None, image: str | 
 
 
 def plot_die_area(pkg: dict, path: Path, title: str) -> Path:
-    """Package area by component (mm², every die), largest first."""
-    import matplotlib
+    """Package area by component (mm², every die), largest first (the run report's area chart)."""
+    from hwsim.report.plots import area_breakdown
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    comps = sorted(pkg["components_mm2"].items(), key=lambda kv: -kv[1])
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(comps) + 1.5))
-    y = list(range(len(comps)))[::-1]
-    ax.barh(y, [v for _, v in comps], color="#8172B2")
-    ax.set_yticks(y, [k for k, _ in comps], fontsize=8)
-    ax.set_xlabel("area (mm², all dies)")
-    ax.set_title(f"{title}: {pkg['total_mm2']:.4g} mm² in {pkg['silicon_dies']} die(s)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return area_breakdown({"name": f"{title} ({pkg['silicon_dies']} die(s))",
+                           "area": {"components_mm2": pkg["components_mm2"], "total_mm2": pkg["total_mm2"]}}, path)
