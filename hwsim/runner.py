@@ -127,9 +127,13 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
     unit = cfg.unit
     period_ps = Clock.period_from_mhz(unit.freq_mhz)
     dram = cfg.memory.dram.config() if cfg.memory is not None else None
-    leak_area = None  # unit area that leaks (None: no leakage)
+    leak_area = None  # a die's logic that leaks: the unit and its NoC routers (None: no leakage)
     if cfg.leakage and tech.node is not None and tech.node.leakage_w_per_mm2 is not None:
         leak_area = unit_area(unit, tech).total_mm2
+        if cfg.package is not None and cfg.package.noc is not None:
+            from hwsim.noc.area import network_area
+
+            leak_area += network_area(cfg.package.noc, tech).total_mm2
     energy_of = lambda st: gemm_energy(unit, st, tech, dram, leakage=leak_area is not None,  # noqa: E731
                                        area_mm2=leak_area)
     package = None

@@ -42,3 +42,20 @@ def test_run_adds_leakage_of_the_unit_area_over_the_run_time():
     assert res.layers[0].energy.components["leakage"] == pytest.approx(want_pj)
     off = run_config(RunConfig.model_validate({**data, "leakage": False}), Path("."))
     assert "leakage" not in off.layers[0].energy.components
+
+
+def test_package_run_leakage_includes_the_die_noc():
+    """With a die NoC, every die leaks over its unit and its routers: dies x (unit + NoC) x W/mm2 x time."""
+    from hwsim.noc.area import network_area
+    from hwsim.noc.config import NocConfig
+
+    noc = {"topology": "mesh", "size": "2x2", "flit_bytes": 16}
+    data = {"name": "leakpkg", "unit": {"rows": 4, "cols": 4, "dataflow": "ws", "freq_mhz": 500},
+            "package": {"dies": 2, "topology": "ring", "link": "ucie-advanced", "noc": noc},
+            "workload": {"gemms": [{"name": "g", "m": 8, "n": 16, "k": 8, "split": "column"}]}}
+    res = run_config(RunConfig.model_validate(data), Path("."))
+    lr = res.layers[0]
+    area = unit_area(RunConfig.model_validate(data).unit, TECH).total_mm2 + network_area(NocConfig(**noc), TECH).total_mm2
+    die_s = (lr.stats.cycles - lr.stats.comm_cycles) / 500e6  # each die's own GEMM time
+    want_pj = 2 * area * TECH.node.leakage_w_per_mm2.value * die_s * 1e12
+    assert lr.energy.components["leakage"] == pytest.approx(want_pj, rel=1e-9)
