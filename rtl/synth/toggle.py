@@ -38,7 +38,7 @@ from amaranth.lib import wiring
 
 from hwsim.errors import ConfigError
 from rtl.build import design_verilog
-from rtl.synth.flow import cache_dir, yosys_command
+from rtl.synth.flow import cache_dir, read_cache, write_cache, yosys_command
 
 SCRIPT = """read_verilog -sv design.v
 synth -flatten -top {top}
@@ -208,8 +208,8 @@ def gate_netlist(component: wiring.Component, name: str) -> GateNetlist:
     verilog = design_verilog(component, name)
     script, digest = _digest(name, verilog)
     cached = cache_dir() / f"{name}-{digest}.netlist.json"
-    if cached.exists():
-        data = json.loads(cached.read_text())
+    data = read_cache(cached)
+    if data is not None:
         if data.get("version") == NETLIST_VERSION:
             data.pop("version")
             return GateNetlist(**data, cached=True)
@@ -223,10 +223,7 @@ def gate_netlist(component: wiring.Component, name: str) -> GateNetlist:
             raise RuntimeError(f"yosys failed on {name}:\n{proc.stderr[-2000:]}")
         yosys = json.loads((work / "netlist.json").read_text())
     netlist = parse_yosys_json(yosys, name, digest)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmpfile = cached.with_suffix(".tmp")
-    tmpfile.write_text(json.dumps(netlist.to_dict()))
-    tmpfile.replace(cached)
+    write_cache(cached, netlist.to_dict())
     return netlist
 
 
