@@ -364,23 +364,17 @@ def _area_and_clock(cfg: RunConfig, tech, warnings: list[str]):
 
 
 def _table_clock(cfg: RunConfig, tech, warnings: list[str]) -> dict | None:
-    """The PE's clock limit in the table area model: its RTL twin's logic depth (synthesis, cached) at
-    the technology table's FO4 (:func:`hwsim.mapping.area.fmax_mhz`); None when the PE has no RTL twin
-    (float formats) or the table has no node figures."""
-    from hwsim.mapping.area import _pe_depth, fmax_mhz
+    """The PE's clock limit in the table area model (:func:`hwsim.power.clock.pe_clock`: its RTL twin's
+    logic depth at the technology table's FO4); None when it cannot be checked (no RTL twin for float
+    formats, or no node figures)."""
+    from hwsim.power.clock import pe_clock
 
-    if tech.node is None:
+    clock = pe_clock(cfg.unit, tech)
+    if not clock["checked"]:
         return None
-    r = _pe_depth(cfg.unit)
-    if r is None:
-        return None
-    depth, transistors = r
-    fmax = fmax_mhz(depth, tech.node_value("fo4_ps"))
-    if cfg.unit.freq_mhz > fmax:
-        warnings.append(f"unit.freq_mhz {cfg.unit.freq_mhz:g} is above the PE's estimated fmax {fmax:.0f} MHz at "
-                        f"{tech.name} (logic depth {depth} gates): the logic cannot run this fast unpipelined")
-    return {"fmax_mhz": fmax, "logic_depth": depth, "node": tech.name, "pe_transistors": transistors,
-            "fo4_ps": tech.node_value("fo4_ps")}
+    if clock["warning"]:
+        warnings.append(clock["warning"])
+    return clock
 
 
 def _rel(base: Path, p: str) -> Path:

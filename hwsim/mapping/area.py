@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwsim.errors import ConfigError
 from hwsim.power.die import DieArea, die_area, package_area
 
 
@@ -58,51 +57,9 @@ def system_area(sysm) -> dict[str, Any]:
     return out
 
 
-_PE_DEPTH: dict[tuple[str, str], tuple[int, int] | None] = {}
-
-
-def _pe_depth(unit) -> tuple[int, int] | None:
-    """(logic depth, transistors) of the unit's PE from synthesis (None: no RTL twin); per PE design."""
-    from rtl.synth import synth_block
-
-    key = (unit.pe.model_dump_json(), unit.dataflow)
-    if key not in _PE_DEPTH:
-        if not unit.pe.in_fmt.is_int:
-            _PE_DEPTH[key] = None
-        else:
-            syn = synth_block("pe", unit)
-            _PE_DEPTH[key] = (syn.logic_depth, syn.transistors)
-    return _PE_DEPTH[key]
-
-
-def fmax_mhz(logic_depth: int, fo4_ps: float) -> float:
-    """Highest clock of a stage of ``logic_depth`` gate levels: one period holds the levels (each
-    ``gate_delay_fo4`` FO4) plus the register overhead (``rtl.synth`` ``nodes.yaml``), MHz."""
-    from rtl.synth.nodes import load_nodes
-
-    return load_nodes().fmax_mhz_at_fo4(logic_depth, fo4_ps)
-
-
 def system_clock(sysm) -> dict[str, Any]:
-    """The PE's reachable clock at the system's technology vs its configured clock:
-    ``{'checked', 'fmax_mhz', 'logic_depth', 'freq_mhz', 'fo4_ps', 'warning' | None, 'reason'}``."""
-    tech = _tech(sysm.technology)
-    unit = sysm.die.unit
-    out: dict[str, Any] = {"freq_mhz": unit.freq_mhz, "technology": sysm.technology, "warning": None}
-    try:
-        fo4 = tech.node_value("fo4_ps")
-    except ConfigError as err:
-        return {**out, "checked": False, "reason": "; ".join(err.problems)}
-    r = _pe_depth(unit)
-    if r is None:
-        return {**out, "checked": False, "fo4_ps": fo4,
-                "reason": f"the PE's {unit.pe.input} datapath has no RTL twin (integer formats only)"}
-    depth, transistors = r
-    fmax = fmax_mhz(depth, fo4)
-    out.update(checked=True, fmax_mhz=fmax, logic_depth=depth, pe_transistors=transistors, fo4_ps=fo4,
-               reason=f"PE ({unit.pe.input}, {unit.pe.multiplier.kind} multiplier, {unit.dataflow}) synthesised")
-    if unit.freq_mhz > fmax:
-        out["warning"] = (f"die.unit.freq_mhz {unit.freq_mhz:g} is above the PE's estimated fmax {fmax:.0f} MHz at "
-                          f"{sysm.technology} (logic depth {depth} gates x FO4 {fo4:g} ps): the logic cannot run "
-                          "this fast unpipelined")
-    return out
+    """The PE's reachable clock at the system's technology vs its configured clock
+    (:func:`hwsim.power.clock.pe_clock`)."""
+    from hwsim.power.clock import pe_clock
+
+    return pe_clock(sysm.die.unit, _tech(sysm.technology), field="die.unit.freq_mhz")
