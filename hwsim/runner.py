@@ -136,10 +136,9 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
             leak_area += network_area(cfg.package.noc, tech).total_mm2
     energy_of = lambda st: gemm_energy(unit, st, tech, dram, leakage=leak_area is not None,  # noqa: E731
                                        area_mm2=leak_area)
-    package = None
+    package = None  # for the collectives (topology and links); its area is the die roll-up's (_die_roll_up)
     if cfg.package is not None:
-        die_area = unit_area(unit, tech).total_mm2 if cfg.area_model == "table" else None
-        package = cfg.package.package_config(die_area or 1.0, name=f"{cfg.name}_package").build()
+        package = cfg.package.package_config(unit_area(unit, tech).total_mm2, name=f"{cfg.name}_package").build()
     results: list[LayerResult] = []
     warnings: list[str] = []
     power_traces: list = []  # face cl: (layer, PowerTrace) on one timeline, layers back to back
@@ -172,10 +171,7 @@ def run_config(cfg: RunConfig, base_dir: Path, progress: Callable[[int, int, str
         if progress is not None:
             progress(i + 1, len(layers), layer.name)
     area, clock = _area_and_clock(cfg, tech, warnings)
-    pkg_info = None
-    if cfg.package is not None:
-        pkg_info = _package_info(cfg, warnings)
-    area, die_area = _die_roll_up(cfg, tech, area, pkg_info, dram)
+    area, die_area, pkg_info = _die_roll_up(cfg, tech, area, package, dram, warnings)
     if cfg.package is not None:
         _block_checks(cfg, tech, pkg_info, warnings)
     result = RunResult(cfg, results, area, 1e6 / period_ps, warnings, clock, pkg_info)
@@ -293,9 +289,11 @@ def _sum_dicts(dicts) -> dict:
     return out
 
 
-def _package_info(cfg: RunConfig, warnings: list[str]) -> dict:
-    """The package's topology, link figures and D2D PHY area (``Package.area()``, compute left at 0)."""
-    pkg = cfg.package.package_config(1.0, name=f"{cfg.name}_package").build()
+def _package_info(cfg: RunConfig, compute_mm2: float, warnings: list[str]) -> dict:
+    """The package built with each die's real area (``compute_mm2``: the die without its D2D PHYs), so
+    that ``Package.area()``'s totals match the die roll-up and its shoreline-vs-perimeter check sees
+    the real die; plus the topology and link figures."""
+    pkg = cfg.package.package_config(compute_mm2, name=f"{cfg.name}_package").build()
     a = pkg.area()
     warnings += a["warnings"]
     link = pkg.link
@@ -305,10 +303,11 @@ def _package_info(cfg: RunConfig, warnings: list[str]) -> dict:
             "allreduce": cfg.package.allreduce}
 
 
-def _die_roll_up(cfg: RunConfig, tech, unit_bd, pkg_info: dict | None, dram):
+def _die_roll_up(cfg: RunConfig, tech, unit_bd, package, dram, warnings: list[str]):
     """The run's die (:func:`hwsim.power.die.die_area`: the unit, the die NoC's routers, the D2D PHYs
-    and the memory section's host PHY, placed at the node's utilisation) and the package total; the
-    run's area breakdown becomes the package's components."""
+    and the memory section's host PHY, placed at the node's utilisation), the package total and the
+    package info (:func:`_package_info`); the run's area breakdown becomes the package's components.
+    ``package``: the run's built package (its D2D PHY areas do not depend on the die area)."""
     from hwsim.power.die import die_area, package_area
 
     noc_mm2 = 0.0
@@ -317,13 +316,14 @@ def _die_roll_up(cfg: RunConfig, tech, unit_bd, pkg_info: dict | None, dram):
 
         noc_mm2 = network_area(cfg.package.noc, tech).total_mm2
     synth_pe = unit_bd.pe_area_um2 if cfg.area_model == "synthesis" else None
-    rows = pkg_info["area"]["dies"] if pkg_info else []
+    rows = package.area()["dies"] if package is not None else []
     d2d = max((r["phy_mm2"] for r in rows), default=0.0)  # the busiest die (uniform topologies: every die)
     die = die_area(f"{cfg.name} die", unit_cfg=cfg.unit, units=1, tech=tech, noc_mm2=noc_mm2, d2d_phy_mm2=d2d,
                    dram=dram, pe_area_um2=synth_pe)
+    pkg_info = _package_info(cfg, die.die_mm2 - d2d, warnings) if package is not None else None
     switch = ((pkg_info["area"].get("switch") or {}).get("area_mm2", 0.0)) if pkg_info else 0.0
     total = package_area([die], [cfg.dies], switch)
-    return AreaBreakdown(total["components_mm2"], unit_bd.pe_area_um2, unit_bd.tech), total
+    return AreaBreakdown(total["components_mm2"], unit_bd.pe_area_um2, unit_bd.tech), total, pkg_info
 
 
 def _block_checks(cfg: RunConfig, tech, pkg_info: dict, warnings: list[str]) -> None:

@@ -184,3 +184,12 @@ def test_die_noc_nodes_are_checked():
             "name": "pkg", "unit": {"rows": 4, "cols": 4},
             "package": {"dies": 2, "noc": {"topology": "mesh", "size": "2x2"}, "phy_node": 9},
             "workload": {"gemms": [{"name": "a", "m": 4, "n": 4, "k": 4}]}})
+
+
+def test_package_area_report_matches_the_die_roll_up():
+    """The package info's area (Package.area(), whose shoreline check uses the die) is built with the
+    rolled-up die: its per-die area equals the roll-up's die, and its total the package total."""
+    res = run_config(config(topology={"kind": "mesh", "rows": 2, "cols": 2}), Path("."))
+    a, d = res.package["area"], res.die_area
+    assert [r["area_mm2"] for r in a["dies"]] == pytest.approx([d["dies"][0]["die_mm2"]] * 4, rel=1e-12)
+    assert a["total_area_mm2"] == pytest.approx(d["total_mm2"], rel=1e-12)
