@@ -187,6 +187,18 @@ def _hop_sum(pkg: Package, edges) -> int:
 
 
 # --- ring primitive --------------------------------------------------------------------------------
+def _ring_transfers(plan, phases: tuple[str, ...]):
+    """The transfers of ring phases (``"rs"``, ``"ag"``) run one after another over the package's ring,
+    rank ``r`` owning block ``r``; each phase starts on what the previous one left."""
+    b = _Builder(plan)
+    order = plan.package.ring_order()
+    segs = _rank_blocks(plan, order)
+    last: dict[int, list[int]] = {}
+    for kind in phases:
+        last = _ring_phase(b, order, segs, kind, last)
+    return b.transfers
+
+
 def _ring_phase(b: _Builder, order: list[int], segs: list[tuple[int, int]], kind: str,
                 deps_in: dict[int, list[int]]) -> dict[int, list[int]]:
     """Reduce-scatter (``kind="rs"``) or all-gather (``"ag"``) over the ring ``order``.
@@ -319,12 +331,7 @@ class RingAllReduce(CollectiveAlgorithm):
     description = "ring reduce-scatter then ring all-gather (2(p-1) steps of n/p)"
 
     def transfers(self, plan):
-        b = _Builder(plan)
-        order = plan.package.ring_order()
-        segs = _rank_blocks(plan, order)
-        last = _ring_phase(b, order, segs, "rs", {})
-        _ring_phase(b, order, segs, "ag", last)
-        return b.transfers
+        return _ring_transfers(plan, ("rs", "ag"))
 
     def cost(self, plan):
         return _ring_cost(plan, 2, "2(p-1)·alpha + 2(p-1)/p·n/B")
@@ -335,10 +342,7 @@ class RingReduceScatter(CollectiveAlgorithm):
     description = "ring reduce-scatter (p-1 steps of n/p); rank r ends with block r reduced"
 
     def transfers(self, plan):
-        b = _Builder(plan)
-        order = plan.package.ring_order()
-        _ring_phase(b, order, _rank_blocks(plan, order), "rs", {})
-        return b.transfers
+        return _ring_transfers(plan, ("rs",))
 
     def cost(self, plan):
         return _ring_cost(plan, 1, "(p-1)·alpha + (p-1)/p·n/B")
@@ -349,10 +353,7 @@ class RingAllGather(RingReduceScatter):
     description = "ring all-gather (p-1 steps of n/p); every rank ends with all blocks"
 
     def transfers(self, plan):
-        b = _Builder(plan)
-        order = plan.package.ring_order()
-        _ring_phase(b, order, _rank_blocks(plan, order), "ag", {})
-        return b.transfers
+        return _ring_transfers(plan, ("ag",))
 
 
 class TreeAllReduce(CollectiveAlgorithm):
